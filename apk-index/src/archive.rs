@@ -1,0 +1,1 @@
+//! HELPER-OWNED STUB: `APKINDEX.tar.gz` archives (read, verify, write, sign).

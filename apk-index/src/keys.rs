@@ -1,0 +1,1 @@
+//! HELPER-OWNED STUB: RSA public key sets and signing keys.
