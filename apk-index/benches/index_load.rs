@@ -1,1 +1,2 @@
+//! Placeholder; replaced by the index loading benchmarks.
 fn main() {}

@@ -1,0 +1,726 @@
+//! The repository index model: APKINDEX text loaded into one compact, read-only structure.
+//!
+//! Loading an index is the hot path of every apk command (Alpine's main+community pair holds
+//! about 18,000 packages), so [`Index`] keeps the decompressed text as one shared buffer and
+//! stores every field as a span into it. Names are interned into a [`NameTable`]; dependency lists
+//! of all packages share one array. Loading performs a handful of allocations per index, not per
+//! field. [`PackageRef`] gives a borrowed view of one package.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use memchr::memchr;
+
+use crate::archive::{IndexArchive, ReadArchiveError, VerifyError};
+use crate::checksum::Checksum;
+use crate::dependency::{DependencyRef, Op, ParseDependencyError};
+use crate::keys::KeySet;
+use crate::names::{NameId, NameTable};
+use crate::package::{DepList, DepListInner, ExtraFields, ExtraInner, PackageRef};
+use crate::version::{self, Rules};
+
+/// How to read an index.
+///
+/// ```
+/// use apk_index::{IndexOptions, Rules};
+/// let opts = IndexOptions { rules: Rules::V2, ..IndexOptions::default() };
+/// assert_eq!(opts.rules, Rules::V2);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct IndexOptions {
+    /// Version rules used to validate versions in `V:` and dependencies (default: v3).
+    pub rules: Rules,
+}
+
+/// Something in an index record that apk-tools would warn about or that makes the package
+/// uninstallable. Loading never fails because of these; see [`Index::problems`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexProblem {
+    /// Position of the package in the index (`None` for a record that was dropped).
+    pub package: Option<usize>,
+    /// 1-based line number of the offending line.
+    pub line: usize,
+    /// What is wrong.
+    pub kind: IndexProblemKind,
+}
+
+/// What an [`IndexProblem`] is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum IndexProblemKind {
+    /// A record without `P:`; it is dropped (apk-tools rejects it).
+    MissingName,
+    /// An unknown upper-case key: the package is uninstallable ("apk-tools is too old").
+    UnknownRequiredField(char),
+    /// An unknown lower-case key: ignored by apk, kept here for writing back.
+    UnknownField(char),
+    /// The `V:` version is not valid under the rules in use: the package is uninstallable.
+    InvalidVersion(String),
+    /// A dependency token is invalid under the rules in use: the package is uninstallable.
+    InvalidDependency(ParseDependencyError),
+    /// A numeric field that is not a number; it reads as 0.
+    BadNumber(char),
+    /// A `C:` that is not a checksum; the package has no identity.
+    BadChecksum,
+}
+
+impl std::fmt::Display for IndexProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}: ", self.line)?;
+        match &self.kind {
+            IndexProblemKind::MissingName => write!(f, "record without a package name (P:)"),
+            IndexProblemKind::UnknownRequiredField(k) => {
+                write!(f, "unknown field '{k}:' makes the package uninstallable")
+            }
+            IndexProblemKind::UnknownField(k) => write!(f, "unknown field '{k}:' ignored"),
+            IndexProblemKind::InvalidVersion(v) => write!(f, "invalid version '{v}'"),
+            IndexProblemKind::InvalidDependency(e) => write!(f, "{e}"),
+            IndexProblemKind::BadNumber(k) => write!(f, "field '{k}:' is not a number"),
+            IndexProblemKind::BadChecksum => write!(f, "invalid package identity in 'C:'"),
+        }
+    }
+}
+
+/// Returned by [`Index::open`] and [`Index::from_archive_bytes`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadIndexError {
+    /// The file could not be read.
+    #[error("cannot read index {path}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// The archive is malformed.
+    #[error("cannot read index archive")]
+    Archive(#[from] ReadArchiveError),
+    /// The signature check failed.
+    #[error("index signature check failed")]
+    Verify(#[from] VerifyError),
+}
+
+const NONE: u32 = u32::MAX;
+
+#[derive(Clone, Copy, Default)]
+struct Span {
+    start: u32,
+    len: u32,
+}
+
+impl Span {
+    const NONE: Span = Span {
+        start: NONE,
+        len: 0,
+    };
+    fn is_none(self) -> bool {
+        self.start == NONE
+    }
+}
+
+const F_UNINSTALLABLE: u8 = 1;
+
+#[derive(Clone)]
+struct Entry {
+    identity: Option<Checksum>,
+    name: NameId,
+    version: Span,
+    arch: Span,
+    description: Span,
+    url: Span,
+    license: Span,
+    origin: Span,
+    maintainer: Span,
+    commit: Span,
+    size: u64,
+    installed_size: u64,
+    build_time: u64,
+    provider_priority: u32,
+    depends: (u32, u32),
+    provides: (u32, u32),
+    install_if: (u32, u32),
+    extra: (u32, u32),
+    flags: u8,
+}
+
+#[derive(Clone, Copy)]
+pub(crate) struct DepEntry {
+    name: NameId,
+    tag: Span,
+    version: Span,
+    op: u8,
+    conflict: bool,
+}
+
+/// A run of dependencies inside an [`Index`].
+#[derive(Clone, Copy)]
+pub(crate) struct DepSlice<'a> {
+    deps: &'a [DepEntry],
+    index: &'a Index,
+}
+
+impl<'a> DepSlice<'a> {
+    pub(crate) fn len(&self) -> usize {
+        self.deps.len()
+    }
+    pub(crate) fn get(&self, i: usize) -> DependencyRef<'a> {
+        let d = &self.deps[i];
+        let constraint = if d.op == 0 {
+            None
+        } else {
+            Op::from_bits(d.op).map(|op| (op, self.index.span(d.version)))
+        };
+        DependencyRef::from_parts(
+            self.index.names.get(d.name),
+            self.index.opt_span(d.tag),
+            constraint,
+            d.conflict,
+        )
+    }
+}
+
+/// A loaded repository index.
+///
+/// ```
+/// use apk_index::{Index, IndexOptions};
+/// let text = "C:Q1FF4YFta38d5wuxH9v4onw2JUKW0=\nP:musl\nV:1.2.3-r4\nA:x86_64\nS:1\nI:2\nT:libc\nU:\nL:MIT\np:so:libc.musl-x86_64.so.1=1\n\n";
+/// let index = Index::from_text(text, &IndexOptions::default());
+/// assert_eq!(index.len(), 1);
+/// let pkg = index.package(0);
+/// assert_eq!((pkg.name(), pkg.version()), ("musl", "1.2.3-r4"));
+/// let mut out = Vec::new();
+/// index.write_text(&mut out)?;
+/// assert_eq!(out, text.as_bytes());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Index {
+    text: Bytes,
+    description: Option<String>,
+    names: NameTable,
+    entries: Vec<Entry>,
+    deps: Vec<DepEntry>,
+    extra: Vec<(u32, u8, u32, u32)>,
+    problems: Vec<IndexProblem>,
+    rules: Rules,
+    signed_by: Option<String>,
+}
+
+impl std::fmt::Debug for Index {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Index")
+            .field("packages", &self.entries.len())
+            .field("names", &self.names.len())
+            .field("description", &self.description)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Index {
+    /// Load APKINDEX text. Never fails: records apk-tools would reject are dropped and reported
+    /// in [`Index::problems`]. Text that is not UTF-8 is read with replacement characters.
+    pub fn from_text(text: impl Into<Bytes>, options: &IndexOptions) -> Index {
+        let mut text: Bytes = text.into();
+        if std::str::from_utf8(&text).is_err() {
+            text = Bytes::from(String::from_utf8_lossy(&text).into_owned());
+        }
+        Parser::new(text, options).run()
+    }
+
+    /// Load the `APKINDEX` of an already read archive (its description is kept).
+    pub fn from_archive(archive: &IndexArchive, options: &IndexOptions) -> Index {
+        let mut index = Index::from_text(archive.apkindex().clone(), options);
+        index.description = archive
+            .description()
+            .map(|d| String::from_utf8_lossy(d).trim_end().to_owned());
+        index
+    }
+
+    /// Read an `APKINDEX.tar.gz` from memory and, if `keys` is given, verify its signature.
+    pub fn from_archive_bytes(
+        data: &[u8],
+        keys: Option<&KeySet>,
+        options: &IndexOptions,
+    ) -> Result<Index, LoadIndexError> {
+        let archive = IndexArchive::from_bytes(data)?;
+        let signed_by = match keys {
+            Some(keys) => Some(archive.verify(keys)?.key_name().to_owned()),
+            None => None,
+        };
+        let mut index = Index::from_archive(&archive, options);
+        index.signed_by = signed_by;
+        Ok(index)
+    }
+
+    /// Read an `APKINDEX.tar.gz` file and, if `keys` is given, verify its signature.
+    ///
+    /// ```no_run
+    /// use apk_index::{Index, IndexOptions, KeySet};
+    /// let keys = KeySet::from_dir("/etc/apk/keys")?;
+    /// let index = Index::open("APKINDEX.tar.gz", Some(&keys), &IndexOptions::default())?;
+    /// println!("{} packages", index.len());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn open(
+        path: impl AsRef<Path>,
+        keys: Option<&KeySet>,
+        options: &IndexOptions,
+    ) -> Result<Index, LoadIndexError> {
+        let path = path.as_ref();
+        let data = std::fs::read(path).map_err(|source| LoadIndexError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        Index::from_archive_bytes(&data, keys, options)
+    }
+
+    /// Open several index files at once, one thread per file (at most as many threads as the
+    /// machine has cores), returning the results in the order of `paths`.
+    pub fn open_many<P: AsRef<Path> + Sync>(
+        paths: &[P],
+        keys: Option<&KeySet>,
+        options: &IndexOptions,
+    ) -> Vec<Result<Index, LoadIndexError>> {
+        let workers = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .min(paths.len())
+            .max(1);
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let mut results: Vec<Option<Result<Index, LoadIndexError>>> =
+            (0..paths.len()).map(|_| None).collect();
+        let slots = std::sync::Mutex::new(&mut results);
+        std::thread::scope(|s| {
+            for _ in 0..workers {
+                s.spawn(|| {
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(path) = paths.get(i) else { break };
+                        let r = Index::open(path, keys, options);
+                        if let Ok(mut slots) = slots.lock() {
+                            slots[i] = Some(r);
+                        }
+                    }
+                });
+            }
+        });
+        results
+            .into_iter()
+            .map(|r| {
+                r.unwrap_or_else(|| {
+                    Err(LoadIndexError::Io {
+                        path: PathBuf::new(),
+                        source: io::Error::other("index loader thread failed"),
+                    })
+                })
+            })
+            .collect()
+    }
+
+    /// Number of packages.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the index has no packages.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The repository description (`DESCRIPTION` in the archive), if any.
+    pub fn description(&self) -> Option<&str> {
+        self.description.as_deref()
+    }
+
+    /// The key name that verified the index, when it was loaded with keys.
+    pub fn signed_by(&self) -> Option<&str> {
+        self.signed_by.as_deref()
+    }
+
+    /// The version rules the index was read with.
+    pub fn rules(&self) -> Rules {
+        self.rules
+    }
+
+    /// Every name mentioned in the index: packages, provides and dependencies.
+    pub fn names(&self) -> &NameTable {
+        &self.names
+    }
+
+    /// The interned name of package `i`.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `i >= self.len()`.
+    pub fn package_name(&self, i: usize) -> NameId {
+        self.entries[i].name
+    }
+
+    /// Whether package `i` can be installed: false when it has an unknown upper-case field, an
+    /// invalid version or an invalid dependency under the index's rules.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `i >= self.len()`.
+    pub fn is_installable(&self, i: usize) -> bool {
+        self.entries[i].flags & F_UNINSTALLABLE == 0
+    }
+
+    /// Problems found while loading, in file order.
+    pub fn problems(&self) -> &[IndexProblem] {
+        &self.problems
+    }
+
+    /// Package `i`.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `i >= self.len()`.
+    pub fn package(&self, i: usize) -> PackageRef<'_> {
+        let e = &self.entries[i];
+        let deps = |(s, l): (u32, u32)| {
+            DepList(DepListInner::Indexed(DepSlice {
+                deps: &self.deps[s as usize..(s + l) as usize],
+                index: self,
+            }))
+        };
+        PackageRef {
+            identity: e.identity,
+            name: self.names.get(e.name),
+            version: self.span(e.version),
+            arch: self.opt_span(e.arch),
+            size: e.size,
+            installed_size: e.installed_size,
+            description: self.span(e.description),
+            url: self.span(e.url),
+            license: self.span(e.license),
+            origin: self.opt_span(e.origin),
+            maintainer: self.opt_span(e.maintainer),
+            build_time: e.build_time,
+            commit: self.opt_span(e.commit),
+            provider_priority: e.provider_priority,
+            depends: deps(e.depends),
+            provides: deps(e.provides),
+            install_if: deps(e.install_if),
+            extra: ExtraFields(ExtraInner::Indexed(
+                &self.extra[e.extra.0 as usize..(e.extra.0 + e.extra.1) as usize],
+                self.text_str(),
+            )),
+        }
+    }
+
+    /// All packages in file order.
+    pub fn packages(&self) -> impl ExactSizeIterator<Item = PackageRef<'_>> + '_ {
+        (0..self.len()).map(|i| self.package(i))
+    }
+
+    /// Write the index back as APKINDEX text, in apk's field order, one blank line after each
+    /// record. For an index written by apk-tools this gives back the same bytes.
+    pub fn write_text(&self, out: &mut impl Write) -> io::Result<()> {
+        let mut buf = Vec::with_capacity(self.text.len() + 1024);
+        for p in self.packages() {
+            p.write_index_fields(&mut buf)?;
+            buf.push(b'\n');
+        }
+        out.write_all(&buf)
+    }
+
+    fn text_str(&self) -> &str {
+        // Validated (or made valid) in `from_text`; an empty string is the unreachable fallback.
+        std::str::from_utf8(&self.text).unwrap_or("")
+    }
+
+    fn span(&self, s: Span) -> &str {
+        if s.is_none() {
+            return "";
+        }
+        let bytes = self
+            .text
+            .get(s.start as usize..(s.start + s.len) as usize)
+            .unwrap_or_default();
+        std::str::from_utf8(bytes).unwrap_or("")
+    }
+
+    fn opt_span(&self, s: Span) -> Option<&str> {
+        (!s.is_none()).then(|| self.span(s))
+    }
+}
+
+struct Parser<'o> {
+    text: Bytes,
+    options: &'o IndexOptions,
+    names: NameTable,
+    entries: Vec<Entry>,
+    deps: Vec<DepEntry>,
+    extra: Vec<(u32, u8, u32, u32)>,
+    problems: Vec<IndexProblem>,
+}
+
+fn new_entry(deps: usize, extra: usize) -> Entry {
+    let d = (deps as u32, 0);
+    Entry {
+        identity: None,
+        name: NameId::placeholder(),
+        version: Span::NONE,
+        arch: Span::NONE,
+        description: Span::NONE,
+        url: Span::NONE,
+        license: Span::NONE,
+        origin: Span::NONE,
+        maintainer: Span::NONE,
+        commit: Span::NONE,
+        size: 0,
+        installed_size: 0,
+        build_time: 0,
+        provider_priority: 0,
+        depends: d,
+        provides: d,
+        install_if: d,
+        extra: (extra as u32, 0),
+        flags: 0,
+    }
+}
+
+fn parse_u64(v: &[u8]) -> Option<u64> {
+    if v.is_empty() || v.len() > 20 {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for &c in v {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
+    }
+    Some(n)
+}
+
+impl<'o> Parser<'o> {
+    fn new(text: Bytes, options: &'o IndexOptions) -> Self {
+        // Alpine's records average ~420 bytes and ~6 dependency tokens.
+        let guess = text.len() / 400 + 1;
+        Parser {
+            names: NameTable::with_capacity(guess * 2),
+            entries: Vec::with_capacity(guess),
+            deps: Vec::with_capacity(guess * 8),
+            extra: Vec::new(),
+            problems: Vec::new(),
+            text,
+            options,
+        }
+    }
+
+    fn run(mut self) -> Index {
+        let text = self.text.clone();
+        let bytes: &[u8] = &text;
+        let mut pos = 0usize;
+        let mut line_no = 0usize;
+        let mut cur: Option<(Entry, bool, usize)> = None; // entry, has name, first line
+        while pos < bytes.len() {
+            let end = memchr(b'\n', &bytes[pos..]).map_or(bytes.len(), |i| pos + i);
+            let line = &bytes[pos..end];
+            line_no += 1;
+            if line.is_empty() {
+                if let Some((entry, named, first)) = cur.take() {
+                    self.finish(entry, named, first);
+                }
+            } else if line.len() >= 3 && line[1] == b':' {
+                let (entry, named, _) = cur.get_or_insert_with(|| {
+                    (new_entry(self.deps.len(), self.extra.len()), false, line_no)
+                });
+                let value = Span {
+                    start: (pos + 2) as u32,
+                    len: (end - pos - 2) as u32,
+                };
+                self.field(entry, named, line[0], value, line_no);
+            }
+            pos = end + 1;
+        }
+        if let Some((entry, named, first)) = cur.take() {
+            self.finish(entry, named, first);
+        }
+        Index {
+            text: self.text,
+            description: None,
+            names: self.names,
+            entries: self.entries,
+            deps: self.deps,
+            extra: self.extra,
+            problems: self.problems,
+            rules: self.options.rules,
+            signed_by: None,
+        }
+    }
+
+    fn finish(&mut self, entry: Entry, named: bool, first_line: usize) {
+        if !named {
+            // Drop the dependencies and extras this record added.
+            self.deps.truncate(entry.depends.0 as usize);
+            self.extra.truncate(entry.extra.0 as usize);
+            self.problems.push(IndexProblem {
+                package: None,
+                line: first_line,
+                kind: IndexProblemKind::MissingName,
+            });
+            return;
+        }
+        self.entries.push(entry);
+    }
+
+    fn bytes(&self, s: Span) -> &[u8] {
+        &self.text[s.start as usize..(s.start + s.len) as usize]
+    }
+
+    fn problem(&mut self, line: usize, kind: IndexProblemKind) {
+        let package = Some(self.entries.len());
+        self.problems.push(IndexProblem {
+            package,
+            line,
+            kind,
+        });
+    }
+
+    fn field(&mut self, e: &mut Entry, named: &mut bool, key: u8, v: Span, line: usize) {
+        match key {
+            b'P' => {
+                let text = self.text.clone();
+                let name = std::str::from_utf8(&text[v.start as usize..(v.start + v.len) as usize])
+                    .unwrap_or("");
+                e.name = self.names.intern(name);
+                *named = true;
+            }
+            b'V' => {
+                e.version = v;
+                if !version::is_valid(self.bytes(v), self.options.rules) {
+                    e.flags |= F_UNINSTALLABLE;
+                    let text = String::from_utf8_lossy(self.bytes(v)).into_owned();
+                    self.problem(line, IndexProblemKind::InvalidVersion(text));
+                }
+            }
+            b'C' => match Checksum::parse(self.bytes(v)) {
+                Ok(c) => e.identity = Some(c),
+                Err(_) => self.problem(line, IndexProblemKind::BadChecksum),
+            },
+            b'A' => e.arch = v,
+            b'T' => e.description = v,
+            b'U' => e.url = v,
+            b'L' => e.license = v,
+            b'o' => e.origin = v,
+            b'm' => e.maintainer = v,
+            b'c' => e.commit = v,
+            b'S' | b'I' | b't' | b'k' => {
+                let n = match parse_u64(self.bytes(v)) {
+                    Some(n) => n,
+                    None => {
+                        self.problem(line, IndexProblemKind::BadNumber(char::from(key)));
+                        0
+                    }
+                };
+                match key {
+                    b'S' => e.size = n,
+                    b'I' => e.installed_size = n,
+                    b't' => e.build_time = n,
+                    _ => e.provider_priority = u32::try_from(n).unwrap_or(u32::MAX),
+                }
+            }
+            b'D' => self.deps_field(e, v, line, |e| &mut e.depends),
+            b'p' => self.deps_field(e, v, line, |e| &mut e.provides),
+            b'i' => self.deps_field(e, v, line, |e| &mut e.install_if),
+            _ => {
+                if key.is_ascii_uppercase() {
+                    e.flags |= F_UNINSTALLABLE;
+                    self.problem(
+                        line,
+                        IndexProblemKind::UnknownRequiredField(char::from(key)),
+                    );
+                } else {
+                    self.problem(line, IndexProblemKind::UnknownField(char::from(key)));
+                }
+                let pkg = self.entries.len() as u32;
+                self.extra.push((pkg, key, v.start, v.len));
+                e.extra.1 += 1;
+            }
+        }
+    }
+
+    /// Parse a dependency list into the shared array. Lists are stored contiguously, so a
+    /// list may only be appended to while it is the last one written.
+    fn deps_field(
+        &mut self,
+        e: &mut Entry,
+        v: Span,
+        line: usize,
+        which: impl Fn(&mut Entry) -> &mut (u32, u32),
+    ) {
+        let text = self.text.clone();
+        let start_len = self.deps.len() as u32;
+        // If the same list appears twice in a record, keep the earlier tokens by copying them
+        // to the end so the list stays contiguous.
+        let (prev_start, prev_len) = *which(e);
+        if prev_len > 0 && prev_start + prev_len != start_len {
+            let prev: Vec<DepEntry> =
+                self.deps[prev_start as usize..(prev_start + prev_len) as usize].to_vec();
+            self.deps.extend(prev);
+        }
+        let base = v.start as usize;
+        let value = &text[base..base + v.len as usize];
+        let mut i = 0;
+        while i < value.len() {
+            let c = value[i];
+            if c == b' ' || c == b'\t' {
+                i += 1;
+                continue;
+            }
+            let end = memchr::memchr2(b' ', b'\t', &value[i..]).map_or(value.len(), |n| i + n);
+            let token = &value[i..end];
+            let dep = match DependencyRef::parse(token, self.options.rules) {
+                Ok(d) => d,
+                Err(err) => {
+                    e.flags |= F_UNINSTALLABLE;
+                    self.problem(line, IndexProblemKind::InvalidDependency(err));
+                    // Keep the token so that writing it back is lossless: read it under the
+                    // lax rules, or failing that as a bare name.
+                    DependencyRef::parse(token, Rules::V2).unwrap_or_else(|_| {
+                        DependencyRef::from_parts(
+                            std::str::from_utf8(token).unwrap_or(""),
+                            None,
+                            None,
+                            false,
+                        )
+                    })
+                }
+            };
+            let text_start = text.as_ptr() as usize;
+            let text_end = text_start + text.len();
+            let offset = |s: &str| -> Span {
+                // The parts of `dep` are slices of `token`, which lies inside `text`.
+                let p = s.as_ptr() as usize;
+                if p < text_start || p + s.len() > text_end {
+                    return Span::NONE;
+                }
+                Span {
+                    start: (p - text_start) as u32,
+                    len: s.len() as u32,
+                }
+            };
+            let entry = DepEntry {
+                name: self.names.intern(dep.name()),
+                tag: dep.tag().map_or(Span::NONE, offset),
+                version: dep.constraint().map_or(Span::NONE, |(_, v)| offset(v)),
+                op: dep.constraint().map_or(0, |(op, _)| op.bits()),
+                conflict: dep.conflict(),
+            };
+            self.deps.push(entry);
+            i = end;
+        }
+        let end_len = self.deps.len() as u32;
+        let list = which(e);
+        *list = if prev_len > 0 && prev_start + prev_len == start_len {
+            (prev_start, end_len - prev_start)
+        } else {
+            (start_len, end_len - start_len)
+        };
+    }
+}
