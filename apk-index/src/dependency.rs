@@ -232,11 +232,11 @@ fn is_op_char(c: u8) -> bool {
     matches!(c, b'<' | b'>' | b'=' | b'~')
 }
 
-fn check_text(bytes: &[u8]) -> Result<&str, ParseDependencyErrorKind> {
-    if bytes.iter().any(|c| c.is_ascii_control() || *c == b' ') {
+fn check_text(text: &str) -> Result<&str, ParseDependencyErrorKind> {
+    if text.bytes().any(|c| c.is_ascii_control() || c == b' ') {
         return Err(ParseDependencyErrorKind::BadName);
     }
-    std::str::from_utf8(bytes).map_err(|_| ParseDependencyErrorKind::BadName)
+    Ok(text)
 }
 
 impl<'a> DependencyRef<'a> {
@@ -248,20 +248,38 @@ impl<'a> DependencyRef<'a> {
     /// assert!(DependencyRef::parse(b"foo><Q1FF4YFta38d5wuxH9v4onw2JUKW0=", Rules::V3).is_ok());
     /// ```
     pub fn parse(token: &'a [u8], rules: Rules) -> Result<DependencyRef<'a>, ParseDependencyError> {
-        Self::parse_inner(token, rules).map_err(|kind| ParseDependencyError {
+        let text = std::str::from_utf8(token).map_err(|_| ParseDependencyError {
             token: String::from_utf8_lossy(token).into_owned(),
+            kind: ParseDependencyErrorKind::BadName,
+        })?;
+        Self::parse_str(text, rules)
+    }
+
+    /// Parse one token from a `&str`; see [`DependencyRef::parse`].
+    ///
+    /// ```
+    /// use apk_index::{DependencyRef, Rules};
+    /// assert_eq!(DependencyRef::parse_str("a@edge", Rules::V3)?.tag(), Some("edge"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn parse_str(
+        token: &'a str,
+        rules: Rules,
+    ) -> Result<DependencyRef<'a>, ParseDependencyError> {
+        Self::parse_inner(token, rules).map_err(|kind| ParseDependencyError {
+            token: token.to_owned(),
             kind,
         })
     }
 
-    fn parse_inner(token: &'a [u8], rules: Rules) -> Result<Self, ParseDependencyErrorKind> {
-        let (conflict, rest) = match token.split_first() {
-            Some((b'!', rest)) => (true, rest),
-            _ => (false, token),
+    fn parse_inner(token: &'a str, rules: Rules) -> Result<Self, ParseDependencyErrorKind> {
+        let (conflict, rest) = match token.strip_prefix('!') {
+            Some(rest) => (true, rest),
+            None => (false, token),
         };
         let name_end = rest
-            .iter()
-            .position(|&c| is_op_char(c) || c == b'@')
+            .bytes()
+            .position(|c| is_op_char(c) || c == b'@')
             .unwrap_or(rest.len());
         let name = check_text(&rest[..name_end])?;
         if name.is_empty() {
@@ -269,11 +287,8 @@ impl<'a> DependencyRef<'a> {
         }
         let mut rest = &rest[name_end..];
         let mut tag = None;
-        if let Some((b'@', after)) = rest.split_first() {
-            let end = after
-                .iter()
-                .position(|&c| is_op_char(c))
-                .unwrap_or(after.len());
+        if let Some(after) = rest.strip_prefix('@') {
+            let end = after.bytes().position(is_op_char).unwrap_or(after.len());
             let t = check_text(&after[..end])?;
             if t.is_empty() {
                 return Err(ParseDependencyErrorKind::EmptyTag);
@@ -284,21 +299,21 @@ impl<'a> DependencyRef<'a> {
         let mut constraint = None;
         if !rest.is_empty() {
             let op_end = rest
-                .iter()
-                .position(|&c| !is_op_char(c))
+                .bytes()
+                .position(|c| !is_op_char(c))
                 .unwrap_or(rest.len());
-            let op = Op::parse(&rest[..op_end]).ok_or(ParseDependencyErrorKind::BadOperator)?;
+            let op = Op::parse(&rest.as_bytes()[..op_end])
+                .ok_or(ParseDependencyErrorKind::BadOperator)?;
             let ver = &rest[op_end..];
             if ver.is_empty() {
                 return Err(ParseDependencyErrorKind::MissingVersion);
             }
             if op == Op::CHECKSUM {
-                Checksum::parse(ver).map_err(|_| ParseDependencyErrorKind::BadChecksum)?;
-            } else if !version::is_valid(ver, rules) {
+                Checksum::parse(ver.as_bytes())
+                    .map_err(|_| ParseDependencyErrorKind::BadChecksum)?;
+            } else if !version::is_valid(ver.as_bytes(), rules) {
                 return Err(ParseDependencyErrorKind::InvalidVersion);
             }
-            let ver =
-                std::str::from_utf8(ver).map_err(|_| ParseDependencyErrorKind::InvalidVersion)?;
             constraint = Some((op, ver));
         }
         Ok(DependencyRef {

@@ -17,14 +17,14 @@ use crate::checksum::Checksum;
 use crate::dependency::{DependencyRef, Op, ParseDependencyError};
 use crate::keys::KeySet;
 use crate::names::{NameId, NameTable};
-use crate::package::{DepList, DepListInner, ExtraFields, ExtraInner, PackageRef};
+use crate::package::{DepList, DepListInner, ExtraFields, ExtraInner, IndexedExtra, PackageRef};
 use crate::version::{self, Rules};
 
 /// How to read an index.
 ///
 /// ```
 /// use apk_index::{IndexOptions, Rules};
-/// let opts = IndexOptions { rules: Rules::V2, ..IndexOptions::default() };
+/// let opts = IndexOptions { rules: Rules::V2 };
 /// assert_eq!(opts.rules, Rules::V2);
 /// ```
 #[derive(Debug, Clone, Default)]
@@ -202,7 +202,7 @@ pub struct Index {
     names: NameTable,
     entries: Vec<Entry>,
     deps: Vec<DepEntry>,
-    extra: Vec<(u32, u8, u32, u32)>,
+    extra: Vec<IndexedExtra>,
     problems: Vec<IndexProblem>,
     rules: Rules,
     signed_by: Option<String>,
@@ -226,7 +226,7 @@ impl Index {
         if std::str::from_utf8(&text).is_err() {
             text = Bytes::from(String::from_utf8_lossy(&text).into_owned());
         }
-        Parser::new(text, options).run()
+        parse_index(text, options)
     }
 
     /// Load the `APKINDEX` of an already read archive (its description is kept).
@@ -448,13 +448,102 @@ impl Index {
     }
 }
 
-struct Parser<'o> {
-    text: Bytes,
+/// The part of an index one parser builds: a range of the text's records.
+struct Part {
+    names: NameTable,
+    entries: Vec<Entry>,
+    deps: Vec<DepEntry>,
+    extra: Vec<IndexedExtra>,
+    problems: Vec<IndexProblem>,
+    lines: usize,
+}
+
+/// Texts above this size are parsed in two halves on two threads.
+const PARALLEL_THRESHOLD: usize = 512 * 1024;
+
+/// Parse `text` (valid UTF-8) into an index, splitting large texts at a record boundary and
+/// parsing the halves concurrently, then merging the second half's names into the first's.
+fn parse_index(bytes: Bytes, options: &IndexOptions) -> Index {
+    let text = std::str::from_utf8(&bytes).unwrap_or("");
+    let split = if text.len() >= PARALLEL_THRESHOLD
+        && std::thread::available_parallelism().map_or(1, |n| n.get()) > 1
+    {
+        memchr::memmem::find(&text.as_bytes()[text.len() / 2..], b"\n\n")
+            .map(|i| text.len() / 2 + i + 2)
+    } else {
+        None
+    };
+    let mut part = match split {
+        None => Parser::new(text, 0, text.len(), options).run(),
+        Some(mid) => {
+            let (first, second) = std::thread::scope(|s| {
+                let second = s.spawn(|| Parser::new(text, mid, text.len(), options).run());
+                let first = Parser::new(text, 0, mid, options).run();
+                (first, second.join())
+            });
+            match second {
+                Ok(second) => merge(first, second),
+                // The parser does not panic on any input; if it ever did, parse serially.
+                Err(_) => Parser::new(text, 0, text.len(), options).run(),
+            }
+        }
+    };
+    part.problems.sort_by_key(|p| p.line);
+    Index {
+        text: bytes.clone(),
+        description: None,
+        names: part.names,
+        entries: part.entries,
+        deps: part.deps,
+        extra: part.extra,
+        problems: part.problems,
+        rules: options.rules,
+        signed_by: None,
+    }
+}
+
+fn merge(mut a: Part, b: Part) -> Part {
+    let map: Vec<NameId> = b.names.iter().map(|(_, n)| a.names.intern(n)).collect();
+    let deps_base = a.deps.len() as u32;
+    let extra_base = a.extra.len() as u32;
+    let entry_base = a.entries.len();
+    a.entries.extend(b.entries.into_iter().map(|mut e| {
+        e.name = map[e.name.index()];
+        e.depends.0 += deps_base;
+        e.provides.0 += deps_base;
+        e.install_if.0 += deps_base;
+        e.extra.0 += extra_base;
+        e
+    }));
+    a.deps.extend(b.deps.into_iter().map(|mut d| {
+        d.name = map[d.name.index()];
+        d
+    }));
+    a.extra.extend(
+        b.extra
+            .into_iter()
+            .map(|(pkg, k, s, l)| (pkg + entry_base as u32, k, s, l)),
+    );
+    let lines = a.lines;
+    a.problems.extend(b.problems.into_iter().map(|mut p| {
+        p.package = p.package.map(|i| i + entry_base);
+        p.line += lines;
+        p
+    }));
+    a.lines += b.lines;
+    a
+}
+
+struct Parser<'t, 'o> {
+    /// The whole text: spans are offsets into it.
+    text: &'t str,
+    start: usize,
+    end: usize,
     options: &'o IndexOptions,
     names: NameTable,
     entries: Vec<Entry>,
     deps: Vec<DepEntry>,
-    extra: Vec<(u32, u8, u32, u32)>,
+    extra: Vec<IndexedExtra>,
     problems: Vec<IndexProblem>,
 }
 
@@ -497,29 +586,30 @@ fn parse_u64(v: &[u8]) -> Option<u64> {
     Some(n)
 }
 
-impl<'o> Parser<'o> {
-    fn new(text: Bytes, options: &'o IndexOptions) -> Self {
-        // Alpine's records average ~420 bytes and ~6 dependency tokens.
-        let guess = text.len() / 400 + 1;
+impl<'t, 'o> Parser<'t, 'o> {
+    fn new(text: &'t str, start: usize, end: usize, options: &'o IndexOptions) -> Self {
+        // Alpine's records average ~420 bytes, ~2.5 distinct names and ~10 dependency tokens.
+        let guess = (end - start) / 400 + 1;
         Parser {
-            names: NameTable::with_capacity(guess * 2),
+            names: NameTable::with_capacity(guess * 3),
             entries: Vec::with_capacity(guess),
-            deps: Vec::with_capacity(guess * 8),
+            deps: Vec::with_capacity(guess * 12),
             extra: Vec::new(),
             problems: Vec::new(),
             text,
+            start,
+            end,
             options,
         }
     }
 
-    fn run(mut self) -> Index {
-        let text = self.text.clone();
-        let bytes: &[u8] = &text;
-        let mut pos = 0usize;
+    fn run(mut self) -> Part {
+        let bytes = self.text.as_bytes();
+        let mut pos = self.start;
         let mut line_no = 0usize;
         let mut cur: Option<(Entry, bool, usize)> = None; // entry, has name, first line
-        while pos < bytes.len() {
-            let end = memchr(b'\n', &bytes[pos..]).map_or(bytes.len(), |i| pos + i);
+        while pos < self.end {
+            let end = memchr(b'\n', &bytes[pos..self.end]).map_or(self.end, |i| pos + i);
             let line = &bytes[pos..end];
             line_no += 1;
             if line.is_empty() {
@@ -541,16 +631,13 @@ impl<'o> Parser<'o> {
         if let Some((entry, named, first)) = cur.take() {
             self.finish(entry, named, first);
         }
-        Index {
-            text: self.text,
-            description: None,
+        Part {
             names: self.names,
             entries: self.entries,
             deps: self.deps,
             extra: self.extra,
             problems: self.problems,
-            rules: self.options.rules,
-            signed_by: None,
+            lines: line_no,
         }
     }
 
@@ -559,6 +646,7 @@ impl<'o> Parser<'o> {
             // Drop the dependencies and extras this record added.
             self.deps.truncate(entry.depends.0 as usize);
             self.extra.truncate(entry.extra.0 as usize);
+            self.problems.retain(|p| p.line < first_line);
             self.problems.push(IndexProblem {
                 package: None,
                 line: first_line,
@@ -569,8 +657,12 @@ impl<'o> Parser<'o> {
         self.entries.push(entry);
     }
 
-    fn bytes(&self, s: Span) -> &[u8] {
-        &self.text[s.start as usize..(s.start + s.len) as usize]
+    /// The text of a span. Spans start after a one-byte ASCII key and `:` and end before `\n`,
+    /// so they always fall on character boundaries.
+    fn str(&self, s: Span) -> &'t str {
+        self.text
+            .get(s.start as usize..(s.start + s.len) as usize)
+            .unwrap_or("")
     }
 
     fn problem(&mut self, line: usize, kind: IndexProblemKind) {
@@ -585,21 +677,18 @@ impl<'o> Parser<'o> {
     fn field(&mut self, e: &mut Entry, named: &mut bool, key: u8, v: Span, line: usize) {
         match key {
             b'P' => {
-                let text = self.text.clone();
-                let name = std::str::from_utf8(&text[v.start as usize..(v.start + v.len) as usize])
-                    .unwrap_or("");
-                e.name = self.names.intern(name);
+                e.name = self.names.intern(self.str(v));
                 *named = true;
             }
             b'V' => {
                 e.version = v;
-                if !version::is_valid(self.bytes(v), self.options.rules) {
+                let text = self.str(v);
+                if !version::is_valid(text.as_bytes(), self.options.rules) {
                     e.flags |= F_UNINSTALLABLE;
-                    let text = String::from_utf8_lossy(self.bytes(v)).into_owned();
-                    self.problem(line, IndexProblemKind::InvalidVersion(text));
+                    self.problem(line, IndexProblemKind::InvalidVersion(text.to_owned()));
                 }
             }
-            b'C' => match Checksum::parse(self.bytes(v)) {
+            b'C' => match Checksum::parse(self.str(v).as_bytes()) {
                 Ok(c) => e.identity = Some(c),
                 Err(_) => self.problem(line, IndexProblemKind::BadChecksum),
             },
@@ -611,7 +700,7 @@ impl<'o> Parser<'o> {
             b'm' => e.maintainer = v,
             b'c' => e.commit = v,
             b'S' | b'I' | b't' | b'k' => {
-                let n = match parse_u64(self.bytes(v)) {
+                let n = match parse_u64(self.str(v).as_bytes()) {
                     Some(n) => n,
                     None => {
                         self.problem(line, IndexProblemKind::BadNumber(char::from(key)));
@@ -646,7 +735,7 @@ impl<'o> Parser<'o> {
     }
 
     /// Parse a dependency list into the shared array. Lists are stored contiguously, so a
-    /// list may only be appended to while it is the last one written.
+    /// list repeated within a record is moved to the end before it grows.
     fn deps_field(
         &mut self,
         e: &mut Entry,
@@ -654,55 +743,37 @@ impl<'o> Parser<'o> {
         line: usize,
         which: impl Fn(&mut Entry) -> &mut (u32, u32),
     ) {
-        let text = self.text.clone();
+        let text = self.text;
         let start_len = self.deps.len() as u32;
-        // If the same list appears twice in a record, keep the earlier tokens by copying them
-        // to the end so the list stays contiguous.
         let (prev_start, prev_len) = *which(e);
         if prev_len > 0 && prev_start + prev_len != start_len {
             let prev: Vec<DepEntry> =
                 self.deps[prev_start as usize..(prev_start + prev_len) as usize].to_vec();
             self.deps.extend(prev);
         }
-        let base = v.start as usize;
-        let value = &text[base..base + v.len as usize];
-        let mut i = 0;
-        while i < value.len() {
-            let c = value[i];
-            if c == b' ' || c == b'\t' {
-                i += 1;
-                continue;
+        let value = self.str(v);
+        let text_start = text.as_ptr() as usize;
+        let offset = |s: &str| -> Span {
+            // The parts of a parsed token are slices of `value`, which lies inside `text`.
+            let p = s.as_ptr() as usize;
+            if p < text_start || p + s.len() > text_start + text.len() {
+                return Span::NONE;
             }
-            let end = memchr::memchr2(b' ', b'\t', &value[i..]).map_or(value.len(), |n| i + n);
-            let token = &value[i..end];
-            let dep = match DependencyRef::parse(token, self.options.rules) {
+            Span {
+                start: (p - text_start) as u32,
+                len: s.len() as u32,
+            }
+        };
+        for token in value.split([' ', '\t']).filter(|t| !t.is_empty()) {
+            let dep = match DependencyRef::parse_str(token, self.options.rules) {
                 Ok(d) => d,
                 Err(err) => {
                     e.flags |= F_UNINSTALLABLE;
                     self.problem(line, IndexProblemKind::InvalidDependency(err));
                     // Keep the token so that writing it back is lossless: read it under the
                     // lax rules, or failing that as a bare name.
-                    DependencyRef::parse(token, Rules::V2).unwrap_or_else(|_| {
-                        DependencyRef::from_parts(
-                            std::str::from_utf8(token).unwrap_or(""),
-                            None,
-                            None,
-                            false,
-                        )
-                    })
-                }
-            };
-            let text_start = text.as_ptr() as usize;
-            let text_end = text_start + text.len();
-            let offset = |s: &str| -> Span {
-                // The parts of `dep` are slices of `token`, which lies inside `text`.
-                let p = s.as_ptr() as usize;
-                if p < text_start || p + s.len() > text_end {
-                    return Span::NONE;
-                }
-                Span {
-                    start: (p - text_start) as u32,
-                    len: s.len() as u32,
+                    DependencyRef::parse_str(token, Rules::V2)
+                        .unwrap_or_else(|_| DependencyRef::from_parts(token, None, None, false))
                 }
             };
             let entry = DepEntry {
@@ -713,7 +784,6 @@ impl<'o> Parser<'o> {
                 conflict: dep.conflict(),
             };
             self.deps.push(entry);
-            i = end;
         }
         let end_len = self.deps.len() as u32;
         let list = which(e);

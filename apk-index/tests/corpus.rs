@@ -57,10 +57,7 @@ fn every_index_loads_and_round_trips() {
         let archive =
             IndexArchive::from_bytes(&data).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         for rules in [Rules::V3, Rules::V2] {
-            let opts = IndexOptions {
-                rules,
-                ..IndexOptions::default()
-            };
+            let opts = IndexOptions { rules };
             let index = Index::from_archive(&archive, &opts);
             let expected = count_p_lines(archive.apkindex());
             assert_eq!(index.len(), expected, "{}: package count", path.display());
@@ -113,15 +110,7 @@ fn alpine_317_has_v3_invalid_packages_but_all_load() {
         broken > 0,
         "3.17 has dependencies like owfs=3.2p4-r0, invalid under v3"
     );
-    let v2 = Index::open(
-        &path,
-        None,
-        &IndexOptions {
-            rules: Rules::V2,
-            ..IndexOptions::default()
-        },
-    )
-    .expect("load");
+    let v2 = Index::open(&path, None, &IndexOptions { rules: Rules::V2 }).expect("load");
     let broken_v2 = (0..v2.len()).filter(|&i| !v2.is_installable(i)).count();
     assert!(
         broken_v2 < broken,

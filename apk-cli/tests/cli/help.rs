@@ -1,0 +1,96 @@
+//! `--help`, `--version` and usage errors.
+
+use crate::util::Dir;
+
+#[test]
+fn top_level_help_lists_commands_and_global_options() {
+    let out = Dir::new().apk(["--help"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    for needle in [
+        "version",
+        "verify",
+        "--root",
+        "--keys-dir",
+        "--allow-untrusted",
+        "--quiet",
+        "--verbose",
+    ] {
+        assert!(
+            out.stdout.contains(needle),
+            "--help lacks {needle}:\n{}",
+            out.stdout
+        );
+    }
+}
+
+#[test]
+fn subcommand_help_works() {
+    let dir = Dir::new();
+    for (cmd, needle) in [("version", "--version-rules"), ("verify", "<FILE>...")] {
+        for args in [vec![cmd, "--help"], vec!["help", cmd], vec![cmd, "-h"]] {
+            let out = dir.apk(&args);
+            assert_eq!(out.code, 0, "{out:?}");
+            assert!(
+                out.stdout.contains(needle),
+                "{args:?} lacks {needle}:\n{}",
+                out.stdout
+            );
+            assert!(out.stdout.contains("Global options"), "{}", out.stdout);
+        }
+    }
+}
+
+#[test]
+fn version_flag_prints_the_program_version() {
+    Dir::new()
+        .apk(["--version"])
+        .assert(0, &format!("apk-rs {}\n", env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let dir = Dir::new();
+    for args in [vec![], vec!["--bogus"], vec!["verify"], vec!["frobnicate"]] {
+        let out = dir.apk(&args);
+        assert_eq!(out.code, 2, "{out:?}");
+        assert!(out.stdout.is_empty(), "{out:?}");
+        assert!(out.stderr.contains("Usage: apk-rs"), "{out:?}");
+    }
+}
+
+#[test]
+fn global_options_are_accepted_after_the_command() {
+    Dir::new()
+        .apk([
+            "version",
+            "-q",
+            "--root",
+            "/nonexistent",
+            "--allow-untrusted",
+            "-t",
+            "1",
+            "2",
+        ])
+        .assert(0, "<\n");
+}
+
+#[test]
+fn closed_stdout_is_not_an_error() {
+    use std::process::{Command, Stdio};
+    // More output than a pipe buffer holds, to a reader that is gone.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_apk-rs"))
+        .args(["version", "-c"])
+        .args((0..20_000).map(|i| format!("invalid{i}")))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run apk-rs");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait for apk-rs");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
