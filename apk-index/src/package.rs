@@ -290,9 +290,23 @@ impl<'a> DepList<'a> {
     /// The dependencies in order.
     pub fn iter(&self) -> impl Iterator<Item = DependencyRef<'a>> + 'a {
         let this = *self;
-        (0..this.len()).map(move |i| this.get(i))
+        (0..this.len()).map(move |i| this.get_unchecked(i))
     }
-    fn get(&self, i: usize) -> DependencyRef<'a> {
+    /// Dependency `i`, if there is one.
+    ///
+    /// ```
+    /// use apk_index::PackageInfo;
+    /// let mut pkg = PackageInfo::new("a", "1-r0");
+    /// pkg.depends.push("b>=2".parse()?);
+    /// assert_eq!(pkg.as_ref().depends().get(0).map(|d| d.name()), Some("b"));
+    /// assert!(pkg.as_ref().depends().get(1).is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn get(&self, i: usize) -> Option<DependencyRef<'a>> {
+        (i < self.len()).then(|| self.get_unchecked(i))
+    }
+
+    fn get_unchecked(&self, i: usize) -> DependencyRef<'a> {
         match self.0 {
             DepListInner::Owned(d) => d[i].as_ref(),
             DepListInner::Indexed(d) => d.get(i),

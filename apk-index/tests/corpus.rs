@@ -198,3 +198,52 @@ fn first_difference(a: &[u8], b: &[u8]) -> String {
     }
     format!("lengths differ: {} vs {} lines", al.len(), bl.len())
 }
+
+/// Every single-byte change of a real signed index is refused: every byte of the small apk-tools 3
+/// repository index, and 64 positions spread over the signed part of Alpine 3.17's main index.
+#[test]
+fn changed_signed_bytes_are_refused() {
+    let Some(corpus) = corpus() else {
+        return;
+    };
+    let cases = [
+        (
+            corpus.join("apk3-transactions/repo-a/x86_64/APKINDEX.tar.gz"),
+            corpus.join("apk3-transactions/keys"),
+            1usize,
+        ),
+        (
+            corpus.join("Paper-Dragon_docker-sh/main-APKINDEX.tar.gz"),
+            corpus.join("csmith_apkutils"),
+            64,
+        ),
+    ];
+    for (path, keys, samples) in cases {
+        let keys = apk_index::KeySet::from_dir(&keys).expect("keys");
+        let data = std::fs::read(&path).expect("read");
+        let archive = IndexArchive::from_bytes(&data).expect("archive");
+        archive.verify(&keys).expect("the original verifies");
+        let range = archive.signed_range();
+        let step = if samples == 1 {
+            1
+        } else {
+            (range.len() / samples).max(1)
+        };
+        let mut tried = 0;
+        for pos in range.clone().step_by(step) {
+            let mut copy = data.clone();
+            copy[pos] ^= 0x20;
+            let verified = IndexArchive::from_bytes(&copy)
+                .ok()
+                .map(|a| a.verify(&keys).is_ok());
+            assert_ne!(
+                verified,
+                Some(true),
+                "{}: change at byte {pos} verified",
+                path.display()
+            );
+            tried += 1;
+        }
+        assert!(tried >= samples.min(range.len()));
+    }
+}

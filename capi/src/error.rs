@@ -1,0 +1,456 @@
+//! Status codes, the mapping from library errors to codes, and the thread-local last error.
+//!
+//! [`map_error`] is the one place that decides which `apk_result` a failure gets, and it is
+//! also the one place that records the failure's message for [`apk_result::apk_last_error`].
+
+use std::cell::RefCell;
+use std::ffi::{c_char, c_int, c_uint};
+use std::fmt::Write as _;
+
+use apk_index::archive::WriteArchiveError;
+use apk_index::keys::{LoadKeysError, ParseKeyError, SigningKeyError};
+use apk_index::{
+    LoadIndexError, ParseDependencyError, ParseVersionError, ReadArchiveError, VerifyError,
+};
+
+use crate::rslice::apk_str;
+
+/// The status returned by every fallible function: `APK_RESULT_OK` (0) on success, otherwise
+/// the kind of failure. A more detailed message is kept per thread; see `apk_last_error`.
+///
+/// Values are grouped in numbered blocks and never renumbered; a retired value stays
+/// reserved. Future versions may add values, so treat unknown ones as generic failures.
+#[allow(non_camel_case_types)]
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum apk_result {
+    /// Success.
+    Ok = 0,
+
+    // 1..99: misuse of the API and internal failures.
+    /// A pointer parameter that must not be NULL was NULL.
+    NullParameter = 1,
+    /// The library hit an internal bug (a Rust panic), caught before it reached C.
+    Panic = 2,
+    /// A string parameter is not valid UTF-8.
+    InvalidUtf8 = 3,
+    /// The `rules` parameter is not one of the `apk_rules` values.
+    InvalidRules = 4,
+    /// An index (package position, dependency position) is past the end.
+    OutOfRange = 5,
+    /// The caller's buffer is too small; the length needed was reported.
+    InsufficientSize = 6,
+    /// A failure this version of the C API has no specific code for.
+    Unknown = 7,
+
+    // 100..199: text that does not parse.
+    /// A version string is not valid under the rules in use.
+    InvalidVersion = 100,
+    /// A dependency token does not follow `[!]name[@tag][op version]`.
+    InvalidDependency = 101,
+
+    // 200..299: files and archives.
+    /// A file or directory could not be read.
+    Io = 200,
+    /// An `APKINDEX.tar.gz` is malformed (gzip, tar, or a missing `APKINDEX` entry).
+    Archive = 201,
+
+    // 300..399: keys and signatures.
+    /// Verification was asked for, but the index carries no signature.
+    Unsigned = 300,
+    /// The index is signed, but by no key in the key set.
+    Untrusted = 301,
+    /// A trusted key's signature does not match the index.
+    BadSignature = 302,
+    /// A public or private key does not parse or cannot be used.
+    Key = 303,
+    /// Signing failed.
+    Sign = 304,
+}
+
+impl apk_result {
+    /// Every code, for looking one up by number.
+    const ALL: [apk_result; 17] = [
+        apk_result::Ok,
+        apk_result::NullParameter,
+        apk_result::Panic,
+        apk_result::InvalidUtf8,
+        apk_result::InvalidRules,
+        apk_result::OutOfRange,
+        apk_result::InsufficientSize,
+        apk_result::Unknown,
+        apk_result::InvalidVersion,
+        apk_result::InvalidDependency,
+        apk_result::Io,
+        apk_result::Archive,
+        apk_result::Unsigned,
+        apk_result::Untrusted,
+        apk_result::BadSignature,
+        apk_result::Key,
+        apk_result::Sign,
+    ];
+
+    /// The code numbered `code`, if there is one.
+    fn from_code(code: c_uint) -> Option<apk_result> {
+        apk_result::ALL
+            .into_iter()
+            .find(|&result| result as c_uint == code)
+    }
+
+    /// A short fixed description of the code (not the detailed last-error message).
+    fn description(self) -> &'static str {
+        match self {
+            apk_result::Ok => "success",
+            apk_result::NullParameter => "a required pointer parameter was NULL",
+            apk_result::Panic => "internal error (a panic was caught)",
+            apk_result::InvalidUtf8 => "a string parameter is not valid UTF-8",
+            apk_result::InvalidRules => "unknown version rules",
+            apk_result::OutOfRange => "position out of range",
+            apk_result::InsufficientSize => "buffer too small",
+            apk_result::Unknown => "unknown error",
+            apk_result::InvalidVersion => "invalid version",
+            apk_result::InvalidDependency => "invalid dependency",
+            apk_result::Io => "i/o error",
+            apk_result::Archive => "malformed index archive",
+            apk_result::Unsigned => "index is not signed",
+            apk_result::Untrusted => "index is not signed by a trusted key",
+            apk_result::BadSignature => "bad index signature",
+            apk_result::Key => "invalid key",
+            apk_result::Sign => "signing failed",
+        }
+    }
+}
+
+/// Every failure the C API can report, before it is turned into a code and a message.
+#[derive(Debug)]
+pub(crate) enum Error {
+    NullParameter(&'static str),
+    Panic(String),
+    InvalidUtf8(&'static str),
+    InvalidRules(c_int),
+    OutOfRange { position: usize, len: usize },
+    InsufficientSize { needed: usize, len: usize },
+    InteriorNul(&'static str),
+    Version(ParseVersionError),
+    Dependency(ParseDependencyError),
+    LoadIndex(LoadIndexError),
+    LoadKeys(LoadKeysError),
+    ParseKey(ParseKeyError),
+    SigningKey(SigningKeyError),
+    WriteArchive(WriteArchiveError),
+}
+
+macro_rules! impl_from_error {
+    ($($variant:ident($ty:ty)),* $(,)?) => {
+        $(impl From<$ty> for Error {
+            fn from(e: $ty) -> Error {
+                Error::$variant(e)
+            }
+        })*
+    };
+}
+
+impl_from_error!(
+    Version(ParseVersionError),
+    Dependency(ParseDependencyError),
+    LoadIndex(LoadIndexError),
+    LoadKeys(LoadKeysError),
+    ParseKey(ParseKeyError),
+    SigningKey(SigningKeyError),
+    WriteArchive(WriteArchiveError),
+);
+
+thread_local! {
+    /// The message of the last failure on this thread of a function returning `apk_result`.
+    static LAST_ERROR: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+/// An error's message followed by those of its sources, `: `-separated (library messages
+/// never repeat their source, so the chain reads as one sentence).
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        // Writing to a String cannot fail.
+        let _ = write!(text, ": {cause}");
+        source = cause.source();
+    }
+    text
+}
+
+/// Maps a failure to its code and records its message as this thread's last error.
+pub(crate) fn map_error(error: Error) -> apk_result {
+    use apk_result as R;
+    let (code, message) = match error {
+        Error::NullParameter(name) => (R::NullParameter, format!("parameter `{name}` is NULL")),
+        Error::Panic(message) => (R::Panic, format!("internal error (panic): {message}")),
+        Error::InvalidUtf8(name) => (R::InvalidUtf8, format!("parameter `{name}` is not UTF-8")),
+        Error::InvalidRules(rules) => (
+            R::InvalidRules,
+            format!("unknown version rules {rules} (expected APK_RULES_V2 or APK_RULES_V3)"),
+        ),
+        Error::OutOfRange { position, len } => (
+            R::OutOfRange,
+            format!("position {position} is out of range (length {len})"),
+        ),
+        Error::InsufficientSize { needed, len } => (
+            R::InsufficientSize,
+            format!("buffer of {len} bytes is too small, {needed} bytes needed"),
+        ),
+        Error::InteriorNul(what) => (
+            R::Unknown,
+            format!("{what} holds a NUL byte and cannot be returned as a C string"),
+        ),
+        Error::Version(e) => (R::InvalidVersion, chain(&e)),
+        Error::Dependency(e) => (R::InvalidDependency, chain(&e)),
+        Error::LoadIndex(e) => {
+            let code = match &e {
+                LoadIndexError::Io { .. } => R::Io,
+                LoadIndexError::Archive(
+                    ReadArchiveError::Io { .. } | ReadArchiveError::Read { .. },
+                ) => R::Io,
+                LoadIndexError::Archive(_) => R::Archive,
+                LoadIndexError::Verify(VerifyError::Unsigned) => R::Unsigned,
+                LoadIndexError::Verify(VerifyError::UntrustedKey { .. }) => R::Untrusted,
+                LoadIndexError::Verify(VerifyError::BadSignature { .. }) => R::BadSignature,
+                _ => R::Unknown,
+            };
+            (code, chain(&e))
+        }
+        Error::LoadKeys(e) => {
+            let code = match &e {
+                LoadKeysError::ReadDir { .. } | LoadKeysError::Read { .. } => R::Io,
+                LoadKeysError::Parse { .. } => R::Key,
+                _ => R::Unknown,
+            };
+            (code, chain(&e))
+        }
+        Error::ParseKey(e) => (R::Key, chain(&e)),
+        Error::SigningKey(e) => (R::Key, chain(&e)),
+        Error::WriteArchive(e) => {
+            let code = match &e {
+                WriteArchiveError::Sign { .. } => R::Sign,
+                _ => R::Unknown,
+            };
+            (code, chain(&e))
+        }
+    };
+    set_last_error(message);
+    code
+}
+
+fn set_last_error(message: String) {
+    // `try_with` fails only while the thread is being torn down; there is no one left to
+    // read the message then.
+    let _ = LAST_ERROR.try_with(|last| *last.borrow_mut() = message);
+}
+
+/// What an exported function returns when it fails before or instead of producing its value:
+/// a NULL parameter, a bad argument, a library error or a caught panic.
+///
+/// Only `apk_result` carries the failure (through [`map_error`], which also records the
+/// message); every other return type gets its neutral value and leaves the last error alone.
+pub(crate) trait Failure {
+    fn fail(error: Error) -> Self;
+}
+
+impl Failure for apk_result {
+    fn fail(error: Error) -> Self {
+        map_error(error)
+    }
+}
+
+macro_rules! impl_failure_default {
+    ($($ty:ty),*) => {
+        $(impl Failure for $ty {
+            fn fail(_: Error) -> Self {
+                <$ty>::default()
+            }
+        })*
+    };
+}
+
+impl_failure_default!((), bool, usize, u64, u32, apk_str);
+
+impl<T> Failure for *const T {
+    fn fail(_: Error) -> Self {
+        std::ptr::null()
+    }
+}
+
+impl<T> Failure for *mut T {
+    fn fail(_: Error) -> Self {
+        std::ptr::null_mut()
+    }
+}
+
+/// Copies `text` into `buf` (of `len` bytes), truncated at a UTF-8 character boundary to
+/// leave room for the terminating NUL, which is always written when `len > 0`.
+fn copy_truncated(text: &str, buf: *mut c_char, len: usize) {
+    if buf.is_null() || len == 0 {
+        return;
+    }
+    let mut n = text.len().min(len - 1);
+    while !text.is_char_boundary(n) {
+        n -= 1;
+    }
+    // SAFETY: the caller of the exported function promises that `buf` points to `len`
+    // writable bytes; we write `n + 1 <= len` of them, from a source that cannot overlap
+    // (Rust-owned memory).
+    unsafe {
+        std::ptr::copy_nonoverlapping(text.as_ptr(), buf.cast::<u8>(), n);
+        buf.add(n).write(0);
+    }
+}
+
+/// Copy-out of a message with truncation; shared by [`apk_result::apk_last_error`] and
+/// [`apk_result::apk_result_message`], which must not disturb the last error themselves.
+fn write_message(text: &str, buf: *mut c_char, len: usize, out_len: *mut usize) -> apk_result {
+    if out_len.is_null() || (buf.is_null() && len > 0) {
+        return apk_result::NullParameter;
+    }
+    copy_truncated(text, buf, len);
+    // SAFETY: checked non-NULL above; the caller promises it points to a writable size_t.
+    unsafe { out_len.write(text.len()) };
+    apk_result::Ok
+}
+
+impl apk_result {
+    /// Copies the message of the last failure on the calling thread into `buf`.
+    ///
+    /// The message is set by every function returning `apk_result` when it returns something
+    /// other than `APK_RESULT_OK`, replacing the previous one. It is not cleared by successful
+    /// calls, and functions that return anything other than `apk_result` (`bool`, `size_t`,
+    /// handles, `apk_str`) never change it. Neither `apk_last_error` nor `apk_result_message`
+    /// changes it. Before any failure it is the empty string.
+    ///
+    /// At most `len - 1` bytes are copied, cut at a UTF-8 character boundary, and a NUL is
+    /// always written after them when `len > 0`. `*out_len` receives the full length of the
+    /// message in bytes (without the NUL), so `*out_len >= len` means it was truncated.
+    /// `buf` may be NULL when `len` is 0, to ask for the length only.
+    ///
+    /// Returns `APK_RESULT_NULL_PARAMETER` if `out_len` is NULL, or if `buf` is NULL while `len`
+    /// is not 0.
+    #[unsafe(no_mangle)]
+    pub extern "C" fn apk_last_error(
+        buf: *mut c_char,
+        len: usize,
+        out_len: *mut usize,
+    ) -> apk_result {
+        // Not `ffi_boundary!`: its failure path records a message, and these two functions
+        // must leave the last error as it is.
+        match std::panic::catch_unwind(|| {
+            LAST_ERROR
+                .try_with(|last| write_message(&last.borrow(), buf, len, out_len))
+                .unwrap_or(apk_result::Unknown)
+        }) {
+            Ok(result) => result,
+            Err(_) => apk_result::Panic,
+        }
+    }
+
+    /// Copies a short fixed description of the status code `result` (for example "bad index
+    /// signature") into `buf`, with the same truncation rules and NULL handling as
+    /// `apk_last_error`. Unknown codes get a generic text. Does not change the last error.
+    #[unsafe(no_mangle)]
+    pub extern "C" fn apk_result_message(
+        result: c_uint,
+        buf: *mut c_char,
+        len: usize,
+        out_len: *mut usize,
+    ) -> apk_result {
+        // Not `ffi_boundary!`, as in `apk_last_error`.
+        match std::panic::catch_unwind(|| {
+            let text = apk_result::from_code(result)
+                .map_or("unrecognised result code", apk_result::description);
+            write_message(text, buf, len, out_len)
+        }) {
+            Ok(result) => result,
+            Err(_) => apk_result::Panic,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn last_error() -> String {
+        let mut len = 0;
+        assert_eq!(
+            apk_result::apk_last_error(std::ptr::null_mut(), 0, &mut len),
+            apk_result::Ok
+        );
+        let mut buf = vec![0 as c_char; len + 1];
+        let mut out_len = 0;
+        assert_eq!(
+            apk_result::apk_last_error(buf.as_mut_ptr(), buf.len(), &mut out_len),
+            apk_result::Ok
+        );
+        assert_eq!(out_len, len);
+        let bytes: Vec<u8> = buf.iter().take(len).map(|&c| c as u8).collect();
+        String::from_utf8(bytes).expect("messages are UTF-8")
+    }
+
+    #[test]
+    fn panics_become_codes_and_messages() {
+        fn exploding() -> apk_result {
+            ffi_boundary! {
+                if std::hint::black_box(true) {
+                    panic!("boom {}", 42);
+                }
+                apk_result::Ok
+            }
+        }
+        fn exploding_bool() -> bool {
+            ffi_boundary! {
+                std::hint::black_box(None::<bool>).expect("quiet")
+            }
+        }
+        assert_eq!(exploding(), apk_result::Panic);
+        assert_eq!(last_error(), "internal error (panic): boom 42");
+        assert!(!exploding_bool());
+        // A non-apk_result function leaves the message alone.
+        assert_eq!(last_error(), "internal error (panic): boom 42");
+    }
+
+    #[test]
+    fn last_error_truncates_on_char_boundaries() {
+        map_error(Error::NullParameter("é"));
+        let full = "parameter `é` is NULL";
+        let mut buf = [0x7f as c_char; 13];
+        let mut out_len = 0;
+        assert_eq!(
+            apk_result::apk_last_error(buf.as_mut_ptr(), buf.len(), &mut out_len),
+            apk_result::Ok
+        );
+        assert_eq!(out_len, full.len());
+        // 12 bytes would split the two-byte `é` at bytes 11..13: cut before it.
+        let text: Vec<u8> = buf.iter().map(|&c| c as u8).collect();
+        assert_eq!(&text[..12], b"parameter `\0");
+        assert_eq!(
+            apk_result::apk_last_error(std::ptr::null_mut(), 4, &mut out_len),
+            apk_result::NullParameter
+        );
+        assert_eq!(
+            last_error(),
+            full,
+            "a failed apk_last_error keeps the message"
+        );
+    }
+
+    #[test]
+    fn codes_round_trip_through_numbers() {
+        for code in apk_result::ALL {
+            assert_eq!(apk_result::from_code(code as c_uint), Some(code));
+        }
+        assert_eq!(apk_result::from_code(9999), None);
+        let mut buf = [0 as c_char; 64];
+        let mut out_len = 0;
+        assert_eq!(
+            apk_result::apk_result_message(302, buf.as_mut_ptr(), buf.len(), &mut out_len),
+            apk_result::Ok
+        );
+        assert_eq!(out_len, "bad index signature".len());
+    }
+}
