@@ -5,9 +5,9 @@
 //! * This file holds the top-level [`Cli`] (apk's global options plus one subcommand per
 //!   applet), turns the raw flags into a validated [`Global`] configuration once, and maps the
 //!   outcome to an exit code.
-//! * Each applet lives in its own module ([`version`], [`verify`]) with its own clap options
-//!   struct, its own validated configuration and one entry function, `run`, which writes its
-//!   transcript to the writer it is given and returns the exit code.
+//! * Each applet lives in its own module ([`version`], [`verify`], [`mkpkg`], [`extract`],
+//!   [`index`]) with its own clap options struct, its own validated configuration and one entry function, `run`, which writes
+//!   its transcript to the writer it is given and returns the exit code.
 //!
 //! Only this crate prints, reads the environment or exits: the library crates return values and
 //! typed errors, and the applets turn those into apk's transcript lines.
@@ -22,6 +22,9 @@
 //!
 //! A closed stdout (`apk-rs … | head`) is not an error: the program stops writing and exits 0.
 
+mod extract;
+mod index;
+mod mkpkg;
 mod verify;
 mod version;
 
@@ -69,8 +72,14 @@ struct Cli {
 enum Command {
     /// Compare or validate version strings (installed-package listing is not implemented yet).
     Version(version::Args),
-    /// Check the signatures of repository indexes (APKINDEX.tar.gz).
+    /// Check the signatures of repository indexes (APKINDEX.tar.gz) and packages (.apk).
     Verify(verify::Args),
+    /// Unpack packages safely into a directory.
+    Extract(extract::Args),
+    /// Build a (signed) repository index from package files.
+    Index(index::Args),
+    /// Build a signed package from a file tree, metadata and scripts (v2 format).
+    Mkpkg(mkpkg::Args),
 }
 
 /// The validated global configuration that every applet receives.
@@ -84,7 +93,6 @@ struct Global {
     /// Whether `--keys-dir` was given explicitly (then it must exist).
     keys_dir_explicit: bool,
     /// `--allow-untrusted`.
-    #[expect(dead_code, reason = "no applet that installs or fetches exists yet")]
     allow_untrusted: bool,
     /// The number of `-v` minus the number of `-q`: 0 is normal, negative is quiet.
     verbosity: i16,
@@ -142,6 +150,9 @@ fn run() -> anyhow::Result<ExitCode> {
     let code = match cli.command {
         Command::Version(args) => version::run(args, &global, &mut out)?,
         Command::Verify(args) => verify::run(args, &global, &mut out)?,
+        Command::Extract(args) => extract::run(args, &global, &mut out)?,
+        Command::Index(args) => index::run(args, &global, &mut out)?,
+        Command::Mkpkg(args) => mkpkg::run(args, &global, &mut out)?,
     };
     out.flush()?;
     Ok(code)

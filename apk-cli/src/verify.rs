@@ -19,11 +19,15 @@
 //!
 //! # File kinds
 //!
-//! Today only v2 repository indexes (`APKINDEX.tar.gz`) can be checked. Each file is read
-//! whole and sorted by [`FileKind`]; the checks live in one function per kind, all returning
-//! an [`Outcome`], so v2 `.apk` packages (once apk-pkg can read them) and v3 ADB files become
-//! new kinds without touching the reporting. Until then they are reported as failures with a
-//! message saying they are not supported yet.
+//! v2 repository indexes (`APKINDEX.tar.gz`) and v2 packages (`.apk`) can be checked; both are
+//! gzip files, sorted by [`FileKind`]. A file whose name ends in `.apk` is checked as a
+//! package; any other gzip file is tried as a package first (streaming, in constant memory)
+//! and, when it turns out not to be one before its data stream, read whole as an index. The
+//! checks live in one function per kind, all returning an [`Outcome`].
+//!
+//! A package is `OK` when its signature verifies with a trusted key *and* its contents are
+//! intact: every gzip CRC, every file checksum and `datahash`. Tampered contents are reported
+//! as `UNTRUSTED` (with `-v`, the reason), like a bad signature.
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -32,13 +36,14 @@ use std::process::ExitCode;
 use anyhow::{Context, anyhow};
 use apk_index::keys::LoadKeysError;
 use apk_index::{IndexArchive, KeySet, ReadArchiveError};
+use apk_pkg::{PackageReader, ReadPackageError, StreamKind};
 
 use crate::{Global, failure_count_exit_code};
 
 /// Options of `apk-rs verify`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The files to check: signed repository indexes (APKINDEX.tar.gz).
+    /// The files to check: signed repository indexes (APKINDEX.tar.gz) and packages (.apk).
     #[arg(value_name = "FILE", required = true)]
     files: Vec<PathBuf>,
 }
@@ -95,7 +100,7 @@ pub fn run(args: Args, global: &Global, out: &mut impl Write) -> anyhow::Result<
 }
 
 /// Loads the trusted keys (see the module docs for how a missing directory is treated).
-fn load_keys(global: &Global) -> anyhow::Result<KeySet> {
+pub(crate) fn load_keys(global: &Global) -> anyhow::Result<KeySet> {
     match KeySet::from_dir(&global.keys_dir) {
         Ok(keys) => Ok(keys),
         Err(LoadKeysError::ReadDir { source, .. })
@@ -107,14 +112,38 @@ fn load_keys(global: &Global) -> anyhow::Result<KeySet> {
     }
 }
 
-/// Reads `path` and checks it.
+/// Sniffs `path` and checks it.
 fn check_file(path: &Path, keys: &KeySet) -> Outcome {
-    let data = match std::fs::read(path) {
-        Ok(data) => data,
+    let mut head = [0u8; 4];
+    let head = match std::fs::File::open(path).and_then(|mut f| {
+        let n = read_up_to(&mut f, &mut head)?;
+        Ok(&head[..n])
+    }) {
+        Ok(head) => head,
         Err(err) => return Outcome::Failed(anyhow!(err).context("failed to read the file")),
     };
-    match FileKind::sniff(&data) {
-        FileKind::Gzip => check_index_archive(&data, keys),
+    match FileKind::sniff(head) {
+        FileKind::Gzip => {
+            let is_apk = path.extension().is_some_and(|e| e == "apk");
+            match check_package(path, keys) {
+                Err(err) if !is_apk && before_data(&err) => {
+                    // Not a package (or broken before its data): maybe an index archive.
+                    match std::fs::read(path) {
+                        Ok(data) => match IndexArchive::from_bytes(&data) {
+                            Err(ReadArchiveError::MissingApkindex) => {
+                                Outcome::Failed(anyhow!(err).context("invalid package"))
+                            }
+                            result => check_index_archive(result, keys),
+                        },
+                        Err(err) => {
+                            Outcome::Failed(anyhow!(err).context("failed to read the file"))
+                        }
+                    }
+                }
+                Err(err) => package_failure(err),
+                Ok(outcome) => outcome,
+            }
+        }
         FileKind::Adb => Outcome::Failed(anyhow!(
             "v3 ADB file: verifying ADB packages and indexes is not supported yet"
         )),
@@ -124,16 +153,58 @@ fn check_file(path: &Path, keys: &KeySet) -> Outcome {
     }
 }
 
-/// Checks a v2 `APKINDEX.tar.gz`.
-fn check_index_archive(data: &[u8], keys: &KeySet) -> Outcome {
-    let archive = match IndexArchive::from_bytes(data) {
-        Ok(archive) => archive,
-        Err(ReadArchiveError::MissingApkindex) => {
-            return Outcome::Failed(anyhow!(
-                "not an index archive (no APKINDEX entry); verifying packages is not \
-                 supported yet"
-            ));
+/// Reads up to `buf.len()` bytes.
+fn read_up_to(reader: &mut impl io::Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
         }
+    }
+    Ok(filled)
+}
+
+/// Whether a package error happened before the data stream, where an index archive would
+/// also fail.
+fn before_data(err: &ReadPackageError) -> bool {
+    match err {
+        ReadPackageError::NotAPackage { .. } | ReadPackageError::MissingPkgInfo => true,
+        ReadPackageError::Malformed { stream, .. }
+        | ReadPackageError::Truncated { stream }
+        | ReadPackageError::Corrupt { stream, .. } => *stream != StreamKind::Data,
+        _ => false,
+    }
+}
+
+/// How a package read error is reported: tampering is `UNTRUSTED`, the rest a failure.
+fn package_failure(err: ReadPackageError) -> Outcome {
+    match err {
+        ReadPackageError::ChecksumMismatch { .. }
+        | ReadPackageError::DataHashMismatch { .. }
+        | ReadPackageError::Corrupt { .. } => Outcome::Untrusted(anyhow!(err)),
+        err => Outcome::Failed(anyhow!(err).context("invalid package")),
+    }
+}
+
+/// Checks a v2 package: reads it whole (streaming), then checks the signature.
+fn check_package(path: &Path, keys: &KeySet) -> Result<Outcome, ReadPackageError> {
+    let reader = PackageReader::open(path)?;
+    let summary = reader.finish()?;
+    Ok(match summary.verify(keys) {
+        Ok(by) => Outcome::Verified {
+            key_name: by.key_name().to_owned(),
+        },
+        Err(err) => Outcome::Untrusted(anyhow!(err)),
+    })
+}
+
+/// Checks a v2 `APKINDEX.tar.gz` (as read by [`IndexArchive::from_bytes`]).
+fn check_index_archive(archive: Result<IndexArchive, ReadArchiveError>, keys: &KeySet) -> Outcome {
+    let archive = match archive {
+        Ok(archive) => archive,
         Err(err) => {
             return Outcome::Failed(anyhow!(err).context("invalid index archive"));
         }

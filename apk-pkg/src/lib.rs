@@ -9,6 +9,21 @@
 
 #![deny(missing_docs)]
 
+mod builder;
+mod extract;
+mod index_builder;
+mod reader;
 mod script;
+mod tar_write;
+mod tarhdr;
 
+pub use builder::{
+    AddEntryError, AddTreeError, BuildOptions, BuildPackageError, BuiltPackage, PackageBuilder,
+};
+pub use extract::{ExtractError, ExtractSummary, Extractor};
+pub use index_builder::{IndexBuilder, IndexPackageError};
+pub use reader::{
+    DataEntry, EntryKind, LimitKind, PackageReader, PackageSignature, PackageSummary, ReadLimits,
+    ReadPackageError, StreamKind, VerifiedBy, VerifyPackageError, Xattr, read_package_info,
+};
 pub use script::{ParseScriptKindError, ScriptKind};

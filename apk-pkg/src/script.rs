@@ -80,7 +80,9 @@ impl fmt::Display for ScriptKind {
 
 /// Returned when a script kind name is not one of apk's.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown script type '{0}' (expected pre-install, post-install, pre-upgrade, post-upgrade, pre-deinstall, post-deinstall or trigger)")]
+#[error(
+    "unknown script type '{0}' (expected pre-install, post-install, pre-upgrade, post-upgrade, pre-deinstall, post-deinstall or trigger)"
+)]
 pub struct ParseScriptKindError(String);
 
 impl std::str::FromStr for ScriptKind {

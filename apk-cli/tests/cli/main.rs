@@ -2,6 +2,8 @@
 //! temporary directory and compares its stdout, stderr and exit code.
 
 mod help;
+mod mkpkg;
+mod pkgcmds;
 mod util;
 mod verify;
 mod version;

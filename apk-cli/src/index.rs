@@ -1,0 +1,90 @@
+//! `apk-rs index`: build a (signed) repository index from package files, as `apk index`.
+//!
+//! `apk-rs index -o OUT [--rewrite-arch ARCH] [-d DESC] [--sign-key KEY]… PKG…` reads each
+//! package whole (streaming; identity, datahash and file checksums are checked), writes one
+//! record per package sorted by name and version, and stores `APKINDEX` (and `DESCRIPTION`
+//! with `-d`) in `OUT`. With `--sign-key`, the private key file `KEY` signs as `KEY`'s file
+//! name + `.pub`, as abuild does (`.SIGN.RSA.<name>.pub`); `--sign-alg rsa256` or `rsa512`
+//! select SHA-256 or SHA-512 instead of SHA-1. `OUT` is written to a temporary name and
+//! renamed, so a failure leaves any earlier index in place. With `-v`: `Index has N packages`.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use apk_index::keys::{SignatureAlgorithm, SigningKey};
+use apk_pkg::IndexBuilder;
+
+use crate::Global;
+
+/// Options of `apk-rs index`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Write the index to OUT.
+    #[arg(short = 'o', long = "output", value_name = "OUT", required = true)]
+    output: PathBuf,
+
+    /// Record `noarch` packages with ARCH instead.
+    #[arg(long = "rewrite-arch", value_name = "ARCH")]
+    rewrite_arch: Option<String>,
+
+    /// The repository description.
+    #[arg(short = 'd', long = "description", value_name = "DESC")]
+    description: Option<String>,
+
+    /// Sign with the private key file KEY (may be repeated).
+    #[arg(long = "sign-key", value_name = "KEY")]
+    sign_keys: Vec<PathBuf>,
+
+    /// The signature algorithm: rsa (SHA-1, as abuild), rsa256 or rsa512.
+    #[arg(long = "sign-alg", value_name = "ALG", default_value = "rsa")]
+    sign_alg: String,
+
+    /// The package files.
+    #[arg(value_name = "PKG", required = true)]
+    packages: Vec<PathBuf>,
+}
+
+fn parse_alg(name: &str) -> anyhow::Result<SignatureAlgorithm> {
+    Ok(match name.to_ascii_lowercase().as_str() {
+        "rsa" | "rsa1" | "sha1" => SignatureAlgorithm::RsaSha1,
+        "rsa256" | "sha256" => SignatureAlgorithm::RsaSha256,
+        "rsa512" | "sha512" => SignatureAlgorithm::RsaSha512,
+        _ => bail!("unknown signature algorithm '{name}' (expected rsa, rsa256 or rsa512)"),
+    })
+}
+
+/// Runs `index`.
+pub fn run(args: Args, global: &Global, out: &mut impl Write) -> anyhow::Result<ExitCode> {
+    let alg = parse_alg(&args.sign_alg)?;
+    let keys = args
+        .sign_keys
+        .iter()
+        .map(|path| {
+            SigningKey::from_file(path)
+                .with_context(|| format!("failed to load the signing key {}", path.display()))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut builder = IndexBuilder::new();
+    builder
+        .rewrite_arch(args.rewrite_arch)
+        .description(args.description);
+    for pkg in &args.packages {
+        builder.add_file(pkg)?;
+    }
+    let signers: Vec<(&SigningKey, SignatureAlgorithm)> = keys.iter().map(|k| (k, alg)).collect();
+    let archive = builder
+        .write_archive(&signers)
+        .context("failed to sign the index")?;
+    let mut tmp_name = args.output.clone().into_os_string();
+    tmp_name.push(".tmp");
+    let tmp = PathBuf::from(tmp_name);
+    std::fs::write(&tmp, &archive).with_context(|| format!("failed to write {}", tmp.display()))?;
+    std::fs::rename(&tmp, &args.output)
+        .with_context(|| format!("failed to write {}", args.output.display()))?;
+    if global.verbosity > 0 {
+        writeln!(out, "Index has {} packages", builder.packages().len())?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,140 @@
+//! Building a repository index from package files, as `apk index` does.
+
+use std::cmp::Ordering;
+use std::path::{Path, PathBuf};
+
+use apk_index::archive::{WriteArchiveError, write_index_archive};
+use apk_index::keys::{SignatureAlgorithm, SigningKey};
+use apk_index::{PackageInfo, Rules};
+
+use crate::reader::{ReadPackageError, read_package_info};
+
+/// Returned by [`IndexBuilder::add_file`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IndexPackageError {
+    /// The package could not be read (or failed its checks).
+    #[error("failed to index {}", path.display())]
+    Read {
+        /// The package file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: ReadPackageError,
+    },
+}
+
+/// Collects packages and writes an `APKINDEX` (and a signed `APKINDEX.tar.gz`) the way
+/// `apk index` does: one record per package with its identity (`C:`), the file size (`S:`)
+/// and the `.PKGINFO` fields, packages sorted by name and then version.
+///
+/// ```
+/// use apk_index::PackageInfo;
+/// use apk_pkg::IndexBuilder;
+///
+/// let mut builder = IndexBuilder::new();
+/// let mut pkg = PackageInfo::new("hello", "1.0-r0");
+/// pkg.arch = Some("noarch".to_owned());
+/// builder.rewrite_arch(Some("x86_64".to_owned())).add_package(pkg);
+/// let text = String::from_utf8(builder.build())?;
+/// assert_eq!(text, "P:hello\nV:1.0-r0\nA:x86_64\nS:0\nI:0\nT:\nU:\nL:\n\n");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct IndexBuilder {
+    packages: Vec<PackageInfo>,
+    rewrite_arch: Option<String>,
+    description: Option<String>,
+}
+
+impl IndexBuilder {
+    /// An empty builder.
+    pub fn new() -> IndexBuilder {
+        IndexBuilder::default()
+    }
+
+    /// `--rewrite-arch`: packages whose arch is `noarch` are recorded with `arch` instead
+    /// (applies to packages added before and after).
+    pub fn rewrite_arch(&mut self, arch: Option<String>) -> &mut Self {
+        self.rewrite_arch = arch;
+        self
+    }
+
+    /// `-d`: the repository description stored in the archive's `DESCRIPTION` entry.
+    pub fn description(&mut self, description: Option<String>) -> &mut Self {
+        self.description = description;
+        self
+    }
+
+    /// Reads the package file at `path` (whole, streaming: identity, datahash and checksums
+    /// are checked) and adds it. Returns the recorded metadata.
+    pub fn add_file(&mut self, path: impl AsRef<Path>) -> Result<&PackageInfo, IndexPackageError> {
+        let path = path.as_ref();
+        let (info, _) = read_package_info(path).map_err(|source| IndexPackageError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Ok(self.add_package(info))
+    }
+
+    /// Adds already-read metadata (its `identity` and `size` are used as given).
+    pub fn add_package(&mut self, info: PackageInfo) -> &PackageInfo {
+        self.packages.push(info);
+        let last = self.packages.len() - 1;
+        &self.packages[last]
+    }
+
+    /// The packages added so far, in the order added.
+    pub fn packages(&self) -> &[PackageInfo] {
+        &self.packages
+    }
+
+    /// The `APKINDEX` text.
+    pub fn build(&self) -> Vec<u8> {
+        let mut order: Vec<&PackageInfo> = self.packages.iter().collect();
+        order.sort_by(|a, b| {
+            a.name.cmp(&b.name).then_with(|| {
+                let cmp = apk_index::version::compare(
+                    a.version.as_bytes(),
+                    b.version.as_bytes(),
+                    Rules::V2,
+                );
+                if cmp == Ordering::Equal {
+                    a.version.cmp(&b.version)
+                } else {
+                    cmp
+                }
+            })
+        });
+        let mut out = Vec::new();
+        for pkg in order {
+            let rewritten;
+            let pkg = match (&self.rewrite_arch, pkg.arch.as_deref()) {
+                (Some(arch), Some("noarch")) => {
+                    let mut copy = pkg.clone();
+                    copy.arch = Some(arch.clone());
+                    rewritten = copy;
+                    &rewritten
+                }
+                _ => pkg,
+            };
+            pkg.write_index_record(&mut out)
+                .expect("writing into a Vec cannot fail");
+            out.push(b'\n');
+        }
+        out
+    }
+
+    /// The `APKINDEX.tar.gz` bytes: the index text and the description, signed by each of
+    /// `signers` (none: unsigned).
+    pub fn write_archive(
+        &self,
+        signers: &[(&SigningKey, SignatureAlgorithm)],
+    ) -> Result<Vec<u8>, WriteArchiveError> {
+        write_index_archive(
+            &self.build(),
+            self.description.as_deref().map(str::as_bytes),
+            signers,
+        )
+    }
+}
