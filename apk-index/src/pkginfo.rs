@@ -71,8 +71,11 @@ pub fn parse_pkginfo(text: &[u8], rules: Rules) -> Result<PackageInfo, ParsePkgI
         kind: ParsePkgInfoErrorKind::NotUtf8,
     })?;
     let mut pkg = PackageInfo::default();
-    for (n, line) in text.lines().enumerate() {
+    for (n, line) in text.split('\n').enumerate() {
         let line_no = n + 1;
+        // Tolerate CRLF (and stray CRs) at line ends; a value never ends in `\r`, so writing it
+        // back and reading it again gives the same package.
+        let line = line.trim_end_matches('\r');
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
