@@ -15,6 +15,19 @@
 #define APK_VERSION_PATCH 0
 
 /**
+ * `apk_package_file_extract` flag: create device nodes and fifos (without it they fail the
+ * extraction with `APK_RESULT_EXTRACT`).
+ */
+#define APK_EXTRACT_ALLOW_DEVICES 1
+
+/**
+ * `apk_package_file_extract` flag: replace existing files (not directories) at the paths
+ * the package writes (without it an existing file fails the extraction with
+ * `APK_RESULT_EXTRACT`).
+ */
+#define APK_EXTRACT_OVERWRITE 2
+
+/**
  * The status returned by every fallible function: `APK_RESULT_OK` (0) on success, otherwise
  * the kind of failure. A more detailed message is kept per thread; see `apk_last_error`.
  *
@@ -59,6 +72,10 @@ enum apk_result
    */
   APK_RESULT_UNKNOWN = 7,
   /**
+   * A `flags` parameter has bits this version of the library does not define.
+   */
+  APK_RESULT_INVALID_FLAGS = 8,
+  /**
    * A version string is not valid under the rules in use.
    */
   APK_RESULT_INVALID_VERSION = 100,
@@ -75,15 +92,15 @@ enum apk_result
    */
   APK_RESULT_ARCHIVE = 201,
   /**
-   * Verification was asked for, but the index carries no signature.
+   * Verification was asked for, but the index or package carries no signature.
    */
   APK_RESULT_UNSIGNED = 300,
   /**
-   * The index is signed, but by no key in the key set.
+   * The index or package is signed, but by no key in the key set.
    */
   APK_RESULT_UNTRUSTED = 301,
   /**
-   * A trusted key's signature does not match the index.
+   * A trusted key's signature does not match the index or package: it was tampered with.
    */
   APK_RESULT_BAD_SIGNATURE = 302,
   /**
@@ -94,6 +111,47 @@ enum apk_result
    * Signing failed.
    */
   APK_RESULT_SIGN = 304,
+  /**
+   * A package file is malformed: not gzip, truncated, corrupt compressed data, a bad tar
+   * stream, a missing or invalid `.PKGINFO`, an unsupported entry type, or data after its
+   * end.
+   */
+  APK_RESULT_PACKAGE = 400,
+  /**
+   * A file in a package does not match the checksum recorded for it.
+   */
+  APK_RESULT_CHECKSUM_MISMATCH = 401,
+  /**
+   * A package's data does not match the `datahash` its (signed) `.PKGINFO` records: the
+   * data was tampered with.
+   */
+  APK_RESULT_DATAHASH_MISMATCH = 402,
+  /**
+   * A package holds a path that could escape the destination (absolute, `..`, control
+   * characters).
+   */
+  APK_RESULT_MALICIOUS_PATH = 403,
+  /**
+   * A package exceeds a size, entry-count or compression-ratio limit (a gzip or tar bomb).
+   */
+  APK_RESULT_LIMIT_EXCEEDED = 404,
+  /**
+   * Extraction refused or failed for a reason other than the package's contents being
+   * unreadable: an existing file in the way, a symlink in a path, a device node without
+   * `APK_EXTRACT_ALLOW_DEVICES`, a hard link to something the package did not extract.
+   */
+  APK_RESULT_EXTRACT = 405,
+  /**
+   * The package has no `datahash`, so its signature covers its data as well and can only
+   * be checked once the data was read: use `apk_package_file_check`, or verify after
+   * `apk_package_file_extract`.
+   */
+  APK_RESULT_NEEDS_DATA = 406,
+  /**
+   * The package's data was already read by `apk_package_file_extract`; it can be read
+   * only once per `apk_package_file`.
+   */
+  APK_RESULT_DATA_CONSUMED = 407,
 };
 #if __STDC_VERSION__ >= 202311L
 typedef enum apk_result apk_result;
@@ -190,6 +248,18 @@ typedef struct apk_dependency apk_dependency;
 typedef struct apk_index apk_index;
 
 /**
+ * Collects package files and writes an `APKINDEX` (plain text or a signed
+ * `APKINDEX.tar.gz`) the way `apk index` does: one record per package with its identity
+ * (`C:`), file size (`S:`) and `.PKGINFO` fields, sorted by name and then version. Made by
+ * `apk_index_builder_new`, filled by `apk_index_builder_add_file`, freed by
+ * `apk_index_builder_free`.
+ *
+ * Functions taking a `const apk_index_builder *` only read it and may run on several
+ * threads at once; the others must not run at the same time as any other use.
+ */
+typedef struct apk_index_builder apk_index_builder;
+
+/**
  * A set of trusted RSA public keys, each known by the file name it would have in
  * `/etc/apk/keys` (an index signature names the key it was made with). Made by
  * `apk_keyset_new`, filled by `apk_keyset_load_dir` and `apk_keyset_add_pem`, freed by
@@ -212,12 +282,28 @@ typedef struct apk_keyset apk_keyset;
 typedef struct apk_package apk_package;
 
 /**
+ * A package file (`.apk`) opened by `apk_package_file_open`, freed by
+ * `apk_package_file_free`.
+ *
+ * Opening reads the signature and control parts, so the metadata (`.PKGINFO`) and the
+ * signatures are available at once; the file tree (the data part) is read later, once, by
+ * `apk_package_file_extract`. The file stays open until `apk_package_file_free`.
+ *
+ * String getters return `apk_str` views (NOT NUL-terminated) valid until
+ * `apk_package_file_free`; a NULL `pkg` gives `{ NULL, 0 }`, 0 or
+ * `APK_RESULT_NULL_PARAMETER`. Functions taking a `const apk_package_file *` only read it
+ * and may run on several threads at once; `apk_package_file_extract` must not run at the
+ * same time as any other use of the same package.
+ */
+typedef struct apk_package_file apk_package_file;
+
+/**
  * A borrowed UTF-8 string: `len` bytes at `data`, NOT NUL-terminated (print it with
  * `printf("%.*s", (int)s.len, s.data)`).
  *
  * The bytes belong to the object that returned the view; the view stays valid as long as
- * that object (for package and index strings: the `apk_index`) is not freed. Never free
- * `data`.
+ * that object (for package and index strings: the `apk_index`; for package file strings:
+ * the `apk_package_file`) is not freed. Never free `data`.
  *
  * An absent value (a package without an `A:` architecture, an index without a description,
  * a NULL handle) is `{ NULL, 0 }`. A present but empty value has a non-NULL `data` and
@@ -235,8 +321,44 @@ typedef struct apk_str {
 } apk_str;
 
 /**
+ * What `apk_package_file_extract` did.
+ */
+typedef struct apk_extract_summary {
+  /**
+   * Regular files written.
+   */
+  uint64_t files;
+  /**
+   * Directories created or updated.
+   */
+  uint64_t directories;
+  /**
+   * Symbolic links created.
+   */
+  uint64_t symlinks;
+  /**
+   * Hard links created.
+   */
+  uint64_t hardlinks;
+  /**
+   * Device nodes and fifos created.
+   */
+  uint64_t devices;
+  /**
+   * Bytes of file contents written.
+   */
+  uint64_t bytes;
+  /**
+   * Extended attributes that could not be set and were skipped (for example `security.*`
+   * without privileges, or a file system without extended attributes).
+   */
+  uint64_t xattrs_failed;
+} apk_extract_summary;
+
+/**
  * Frees a buffer returned by a function of this library together with its length, such as
- * the archive written by `apk_index_write_archive`. Does nothing when `data` is NULL.
+ * the archive written by `apk_index_write_archive` or `apk_index_builder_write_archive`.
+ * Does nothing when `data` is NULL.
  *
  * `len` must be the length returned with the buffer. Call it exactly once per buffer; never
  * pass the buffer to `free()`.
@@ -292,6 +414,90 @@ const char *apk_dependency_tag(const struct apk_dependency *dependency);
  * owned by `dependency`.
  */
 const char *apk_dependency_version(const struct apk_dependency *dependency);
+
+/**
+ * Reads the package file at `path` (NUL-terminated) whole, checking its structure, file
+ * checksums and `datahash` (not its signature: see `apk_package_file_verify`), and adds
+ * its record to the index.
+ *
+ * Returns `APK_RESULT_NULL_PARAMETER`, `APK_RESULT_IO`, `APK_RESULT_PACKAGE`,
+ * `APK_RESULT_CHECKSUM_MISMATCH`, `APK_RESULT_DATAHASH_MISMATCH`,
+ * `APK_RESULT_MALICIOUS_PATH` or `APK_RESULT_LIMIT_EXCEEDED`. On failure nothing is
+ * added.
+ */
+apk_result apk_index_builder_add_file(struct apk_index_builder *builder, const char *path);
+
+/**
+ * Frees a builder made by `apk_index_builder_new`. Does nothing when `builder` is NULL.
+ * Call it once per builder.
+ */
+void apk_index_builder_free(struct apk_index_builder *builder);
+
+/**
+ * The number of packages added so far; 0 if `builder` is NULL.
+ */
+size_t apk_index_builder_len(const struct apk_index_builder *builder);
+
+/**
+ * A new builder with no packages, no description and no arch rewriting. The caller
+ * frees it with `apk_index_builder_free`. Returns NULL only on an internal error.
+ */
+struct apk_index_builder *apk_index_builder_new(void);
+
+/**
+ * Like `apk index -d`: the repository description (NUL-terminated) stored in the
+ * archive's `DESCRIPTION` member by `apk_index_builder_write_archive`. NULL removes it.
+ *
+ * Returns `APK_RESULT_NULL_PARAMETER` (for `builder`) or `APK_RESULT_INVALID_UTF8`.
+ */
+apk_result apk_index_builder_set_description(struct apk_index_builder *builder,
+                                             const char *description);
+
+/**
+ * Like `apk index --rewrite-arch`: packages whose arch is `noarch` are recorded with
+ * `arch` (NUL-terminated) instead, whether added before or after this call. NULL turns
+ * rewriting off again.
+ *
+ * Returns `APK_RESULT_NULL_PARAMETER` (for `builder`) or `APK_RESULT_INVALID_UTF8`.
+ */
+apk_result apk_index_builder_set_rewrite_arch(struct apk_index_builder *builder, const char *arch);
+
+/**
+ * Writes an `APKINDEX.tar.gz` of the packages added so far, with the description if one
+ * was set. Load it back with `apk_index_load_file` or `apk_index_load_buffer`.
+ *
+ * If `private_key_pem` (a NUL-terminated PEM RSA private key, `BEGIN RSA PRIVATE KEY` or
+ * `BEGIN PRIVATE KEY`, at least 1024 bits) is not NULL the archive is signed with it as
+ * `key_name` (NUL-terminated: the file name of the matching public key, e.g.
+ * `me@example.org-1.rsa.pub`), using RSA with SHA-1 as Alpine's own indexes are; with
+ * NULL the archive is unsigned and `key_name` is ignored (it may be NULL).
+ *
+ * On success the archive is stored in `*archive_out` and its length in
+ * `*archive_len_out`; the caller frees it with `apk_bytes_free(archive, len)`, never
+ * with `free()`.
+ *
+ * Returns `APK_RESULT_NULL_PARAMETER`, `APK_RESULT_INVALID_UTF8` (for `key_name`),
+ * `APK_RESULT_KEY` (the private key does not parse, is too small, or `key_name` is
+ * empty or holds a `/`) or `APK_RESULT_SIGN`. Outputs are written only on success.
+ */
+apk_result apk_index_builder_write_archive(const struct apk_index_builder *builder,
+                                           const char *private_key_pem,
+                                           const char *key_name,
+                                           uint8_t **archive_out,
+                                           size_t *archive_len_out);
+
+/**
+ * Writes the plain `APKINDEX` text of the packages added so far (what an archive's
+ * `APKINDEX` member holds; load it with `apk_index_load_text`). On success the text (not
+ * NUL-terminated) is stored in `*text_out` and its length in `*text_len_out`; the caller
+ * frees it with `apk_bytes_free(text, len)`, never with `free()`. An empty builder gives
+ * `*text_len_out == 0` (and a pointer that must still be freed).
+ *
+ * Returns `APK_RESULT_NULL_PARAMETER`. Outputs are written only on success.
+ */
+apk_result apk_index_builder_write_text(const struct apk_index_builder *builder,
+                                        uint8_t **text_out,
+                                        size_t *text_len_out);
 
 /**
  * The archive's `DESCRIPTION` (e.g. `v3.20.3-12-g0f9c5a0e7b4`, trailing whitespace
@@ -506,6 +712,216 @@ size_t apk_package_depends_len(const struct apk_package *package);
  * `T:` the one-line description (empty when the record has none).
  */
 struct apk_str apk_package_description(const struct apk_package *package);
+
+/**
+ * `arch`: the architecture, or `{ NULL, 0 }` when `.PKGINFO` has none.
+ */
+struct apk_str apk_package_file_arch(const struct apk_package_file *pkg);
+
+/**
+ * `builddate`: the build time in seconds since the Unix epoch (0 when absent).
+ */
+uint64_t apk_package_file_build_time(const struct apk_package_file *pkg);
+
+/**
+ * Reads the whole package file at `path` (NUL-terminated), streaming, without writing
+ * anything, and checks everything apk checks before installing it: the structure, every
+ * file's checksum, the `datahash`, and, if `keys` is not NULL, the signature against
+ * `keys` (as `apk verify` does). `keys` is not changed.
+ *
+ * Returns `APK_RESULT_OK` when the package checks out, or `APK_RESULT_NULL_PARAMETER`,
+ * `APK_RESULT_IO`, `APK_RESULT_PACKAGE`, `APK_RESULT_CHECKSUM_MISMATCH`,
+ * `APK_RESULT_DATAHASH_MISMATCH`, `APK_RESULT_MALICIOUS_PATH`,
+ * `APK_RESULT_LIMIT_EXCEEDED` (oversized control data; the data has no limits here), and
+ * with `keys`: `APK_RESULT_UNSIGNED`, `APK_RESULT_UNTRUSTED` or
+ * `APK_RESULT_BAD_SIGNATURE`.
+ */
+apk_result apk_package_file_check(const char *path, const struct apk_keyset *keys);
+
+/**
+ * `commit`: the source commit, or `{ NULL, 0 }` when there is none.
+ */
+struct apk_str apk_package_file_commit(const struct apk_package_file *pkg);
+
+/**
+ * Copies `depend` number `position` (0-based) as token text, e.g. `musl>=1.2` or
+ * `!foo`, and a NUL into `buf` (`len` bytes), and its length without the NUL into
+ * `*out_len`; see `apk_package_depends_get` for the buffer rules and results
+ * (`APK_RESULT_OUT_OF_RANGE` when `position >= apk_package_file_depends_len(pkg)`).
+ */
+apk_result apk_package_file_depends_get(const struct apk_package_file *pkg,
+                                        size_t position,
+                                        char *buf,
+                                        size_t len,
+                                        size_t *out_len);
+
+/**
+ * The number of `depend` entries (including `!` conflicts); 0 if `pkg` is NULL.
+ */
+size_t apk_package_file_depends_len(const struct apk_package_file *pkg);
+
+/**
+ * `pkgdesc`: the one-line description (empty when there is none).
+ */
+struct apk_str apk_package_file_description(const struct apk_package_file *pkg);
+
+/**
+ * Extracts the package's file tree into the existing directory `dest_dir`
+ * (NUL-terminated), safely: nothing is ever written outside `dest_dir` or through a
+ * symbolic link, and files are moved to their final names only after the whole package
+ * checked out (file checksums, `datahash`), so a failed extraction leaves no partial or
+ * unverified file behind. `flags` is 0 or a bitwise OR of `APK_EXTRACT_ALLOW_DEVICES`
+ * and `APK_EXTRACT_OVERWRITE`. Owners are restored only when running as root.
+ *
+ * If `keys` is not NULL the package must be signed by one of them (as with
+ * `apk_package_file_verify`), otherwise nothing is extracted; with NULL the signature is
+ * not looked at. `keys` is not needed after the call.
+ *
+ * The package's data can be read once: after this function has started reading it,
+ * whether it then succeeded or failed, later calls return `APK_RESULT_DATA_CONSUMED`.
+ * The failures found before any data is read leave the package as it was, so the call
+ * can be repeated: a NULL parameter, `APK_RESULT_INVALID_FLAGS`, a signature check that
+ * fails on the metadata alone, and a `dest_dir` that cannot be opened. The getters keep
+ * working after an extraction; `apk_package_file_identity` and `apk_package_file_verify`
+ * then also work for packages without `datahash`.
+ *
+ * On success, if `summary_out` is not NULL, the counts of what was written are stored in
+ * `*summary_out` (it may be NULL when they are not wanted).
+ *
+ * Returns `APK_RESULT_NULL_PARAMETER`, `APK_RESULT_INVALID_FLAGS`,
+ * `APK_RESULT_DATA_CONSUMED`, with `keys`: `APK_RESULT_UNSIGNED`, `APK_RESULT_UNTRUSTED`,
+ * `APK_RESULT_BAD_SIGNATURE`; for the data: `APK_RESULT_PACKAGE`,
+ * `APK_RESULT_CHECKSUM_MISMATCH`, `APK_RESULT_DATAHASH_MISMATCH`,
+ * `APK_RESULT_MALICIOUS_PATH`, `APK_RESULT_LIMIT_EXCEEDED` (more than 16 GiB of data,
+ * 1,000,000 entries, or a compression ratio above 1000); and `APK_RESULT_IO` (`dest_dir`
+ * cannot be opened, or writing failed) or `APK_RESULT_EXTRACT` (an existing file in the
+ * way without `APK_EXTRACT_OVERWRITE`, a symbolic link in a path, a device node without
+ * `APK_EXTRACT_ALLOW_DEVICES`, ...).
+ */
+apk_result apk_package_file_extract(struct apk_package_file *pkg,
+                                    const char *dest_dir,
+                                    const struct apk_keyset *keys,
+                                    uint32_t flags,
+                                    struct apk_extract_summary *summary_out);
+
+/**
+ * Frees a package opened by `apk_package_file_open` (and closes its file), with every
+ * `apk_str` obtained from it. Does nothing when `pkg` is NULL. Call it once per package,
+ * whether or not it was extracted.
+ */
+void apk_package_file_free(struct apk_package_file *pkg);
+
+/**
+ * Copies the package identity (the index `C:` value: `Q1` and base64 of the SHA-1 of the
+ * compressed control part) and a NUL into `buf` (`len` bytes), and its length without
+ * the NUL into `*out_len`.
+ *
+ * The identity is known from `apk_package_file_open` on for packages with a `datahash`
+ * (all packages built by abuild or apk-rs). For an old package without one the identity
+ * covers the data too: until `apk_package_file_extract` succeeded, this gives the empty
+ * string.
+ *
+ * Returns `APK_RESULT_NULL_PARAMETER` (`buf` may be NULL only when `len` is 0) or
+ * `APK_RESULT_INSUFFICIENT_SIZE`: then `buf` is untouched and `*out_len` still receives
+ * the length, so a buffer of `*out_len + 1` bytes will do.
+ */
+apk_result apk_package_file_identity(const struct apk_package_file *pkg,
+                                     char *buf,
+                                     size_t len,
+                                     size_t *out_len);
+
+/**
+ * `size`: the installed size in bytes, as `.PKGINFO` states it (0 when absent).
+ */
+uint64_t apk_package_file_installed_size(const struct apk_package_file *pkg);
+
+/**
+ * `license`: the license expression (empty when there is none).
+ */
+struct apk_str apk_package_file_license(const struct apk_package_file *pkg);
+
+/**
+ * `maintainer`, or `{ NULL, 0 }` when there is none.
+ */
+struct apk_str apk_package_file_maintainer(const struct apk_package_file *pkg);
+
+/**
+ * `pkgname`: the package name.
+ */
+struct apk_str apk_package_file_name(const struct apk_package_file *pkg);
+
+/**
+ * Opens the package file at `path` (NUL-terminated) and reads its signatures and
+ * metadata. Nothing is verified yet: see `apk_package_file_verify`,
+ * `apk_package_file_extract` and `apk_package_file_check`. The new package is stored in
+ * `*pkg_out`; the caller frees it with `apk_package_file_free`.
+ *
+ * Returns `APK_RESULT_NULL_PARAMETER`, `APK_RESULT_IO` (the file cannot be opened or
+ * read), `APK_RESULT_PACKAGE` (not a well-formed package, or its `.PKGINFO` is invalid),
+ * `APK_RESULT_MALICIOUS_PATH` or `APK_RESULT_LIMIT_EXCEEDED` (oversized control data).
+ * `*pkg_out` is written only on success.
+ */
+apk_result apk_package_file_open(const char *path, struct apk_package_file **pkg_out);
+
+/**
+ * `origin`: the source package name, or `{ NULL, 0 }` when there is none.
+ */
+struct apk_str apk_package_file_origin(const struct apk_package_file *pkg);
+
+/**
+ * Copies `provides` entry number `position` as token text (e.g. `cmd:hello=1.0-r0`); see
+ * `apk_package_file_depends_get`.
+ */
+apk_result apk_package_file_provides_get(const struct apk_package_file *pkg,
+                                         size_t position,
+                                         char *buf,
+                                         size_t len,
+                                         size_t *out_len);
+
+/**
+ * The number of `provides` entries; 0 if `pkg` is NULL.
+ */
+size_t apk_package_file_provides_len(const struct apk_package_file *pkg);
+
+/**
+ * The name of the key that made signature number `position` (in package order), i.e.
+ * the file name its public key has in a key directory, such as
+ * `alpine-devel@lists.alpinelinux.org-6165ee59.rsa.pub`. `{ NULL, 0 }` when `position`
+ * is out of range or `pkg` is NULL.
+ */
+struct apk_str apk_package_file_signature_key_name(const struct apk_package_file *pkg,
+                                                   size_t position);
+
+/**
+ * The number of signatures (of supported algorithms) the package carries; 0 for an
+ * unsigned package or a NULL `pkg`.
+ */
+size_t apk_package_file_signatures_len(const struct apk_package_file *pkg);
+
+/**
+ * `url`: the project URL (empty when there is none).
+ */
+struct apk_str apk_package_file_url(const struct apk_package_file *pkg);
+
+/**
+ * Checks the package's signature against `keys`, as apk does: the first signature whose
+ * key name is in `keys` decides. For a package with a `datahash` this proves the metadata
+ * authentic, and with it the data, which `apk_package_file_extract` checks against the
+ * `datahash` as it reads it. Neither argument is changed.
+ *
+ * Returns `APK_RESULT_OK`, `APK_RESULT_NULL_PARAMETER`, `APK_RESULT_UNSIGNED`,
+ * `APK_RESULT_UNTRUSTED` (signed only by keys not in `keys`), `APK_RESULT_BAD_SIGNATURE`
+ * (a trusted key's signature does not match: the package was tampered with) or
+ * `APK_RESULT_NEEDS_DATA` (a signed package without `datahash`, not yet extracted; use
+ * `apk_package_file_check`).
+ */
+apk_result apk_package_file_verify(const struct apk_package_file *pkg,
+                                   const struct apk_keyset *keys);
+
+/**
+ * `pkgver`: the version text.
+ */
+struct apk_str apk_package_file_version(const struct apk_package_file *pkg);
 
 /**
  * Copies the `C:` package identity as text (`Q1` and base64 of a SHA-1, as in the index)

@@ -13,6 +13,8 @@ use apk_index::{
     LoadIndexError, ParseDependencyError, ParseVersionError, ReadArchiveError, VerifyError,
 };
 
+use apk_pkg::{ExtractError, IndexPackageError, ReadPackageError, VerifyPackageError};
+
 use crate::rslice::apk_str;
 
 /// The status returned by every fallible function: `APK_RESULT_OK` (0) on success, otherwise
@@ -42,6 +44,8 @@ pub enum apk_result {
     InsufficientSize = 6,
     /// A failure this version of the C API has no specific code for.
     Unknown = 7,
+    /// A `flags` parameter has bits this version of the library does not define.
+    InvalidFlags = 8,
 
     // 100..199: text that does not parse.
     /// A version string is not valid under the rules in use.
@@ -56,21 +60,48 @@ pub enum apk_result {
     Archive = 201,
 
     // 300..399: keys and signatures.
-    /// Verification was asked for, but the index carries no signature.
+    /// Verification was asked for, but the index or package carries no signature.
     Unsigned = 300,
-    /// The index is signed, but by no key in the key set.
+    /// The index or package is signed, but by no key in the key set.
     Untrusted = 301,
-    /// A trusted key's signature does not match the index.
+    /// A trusted key's signature does not match the index or package: it was tampered with.
     BadSignature = 302,
     /// A public or private key does not parse or cannot be used.
     Key = 303,
     /// Signing failed.
     Sign = 304,
+
+    // 400..499: package files (`.apk`).
+    /// A package file is malformed: not gzip, truncated, corrupt compressed data, a bad tar
+    /// stream, a missing or invalid `.PKGINFO`, an unsupported entry type, or data after its
+    /// end.
+    Package = 400,
+    /// A file in a package does not match the checksum recorded for it.
+    ChecksumMismatch = 401,
+    /// A package's data does not match the `datahash` its (signed) `.PKGINFO` records: the
+    /// data was tampered with.
+    DatahashMismatch = 402,
+    /// A package holds a path that could escape the destination (absolute, `..`, control
+    /// characters).
+    MaliciousPath = 403,
+    /// A package exceeds a size, entry-count or compression-ratio limit (a gzip or tar bomb).
+    LimitExceeded = 404,
+    /// Extraction refused or failed for a reason other than the package's contents being
+    /// unreadable: an existing file in the way, a symlink in a path, a device node without
+    /// `APK_EXTRACT_ALLOW_DEVICES`, a hard link to something the package did not extract.
+    Extract = 405,
+    /// The package has no `datahash`, so its signature covers its data as well and can only
+    /// be checked once the data was read: use `apk_package_file_check`, or verify after
+    /// `apk_package_file_extract`.
+    NeedsData = 406,
+    /// The package's data was already read by `apk_package_file_extract`; it can be read
+    /// only once per `apk_package_file`.
+    DataConsumed = 407,
 }
 
 impl apk_result {
     /// Every code, for looking one up by number.
-    const ALL: [apk_result; 17] = [
+    const ALL: [apk_result; 26] = [
         apk_result::Ok,
         apk_result::NullParameter,
         apk_result::Panic,
@@ -79,6 +110,7 @@ impl apk_result {
         apk_result::OutOfRange,
         apk_result::InsufficientSize,
         apk_result::Unknown,
+        apk_result::InvalidFlags,
         apk_result::InvalidVersion,
         apk_result::InvalidDependency,
         apk_result::Io,
@@ -88,6 +120,14 @@ impl apk_result {
         apk_result::BadSignature,
         apk_result::Key,
         apk_result::Sign,
+        apk_result::Package,
+        apk_result::ChecksumMismatch,
+        apk_result::DatahashMismatch,
+        apk_result::MaliciousPath,
+        apk_result::LimitExceeded,
+        apk_result::Extract,
+        apk_result::NeedsData,
+        apk_result::DataConsumed,
     ];
 
     /// The code numbered `code`, if there is one.
@@ -108,15 +148,24 @@ impl apk_result {
             apk_result::OutOfRange => "position out of range",
             apk_result::InsufficientSize => "buffer too small",
             apk_result::Unknown => "unknown error",
+            apk_result::InvalidFlags => "unknown flags",
             apk_result::InvalidVersion => "invalid version",
             apk_result::InvalidDependency => "invalid dependency",
             apk_result::Io => "i/o error",
             apk_result::Archive => "malformed index archive",
-            apk_result::Unsigned => "index is not signed",
-            apk_result::Untrusted => "index is not signed by a trusted key",
-            apk_result::BadSignature => "bad index signature",
+            apk_result::Unsigned => "not signed",
+            apk_result::Untrusted => "not signed by a trusted key",
+            apk_result::BadSignature => "bad signature",
             apk_result::Key => "invalid key",
             apk_result::Sign => "signing failed",
+            apk_result::Package => "malformed package",
+            apk_result::ChecksumMismatch => "file checksum mismatch in package",
+            apk_result::DatahashMismatch => "package data does not match its datahash",
+            apk_result::MaliciousPath => "malicious path in package",
+            apk_result::LimitExceeded => "package exceeds a limit",
+            apk_result::Extract => "extraction failed",
+            apk_result::NeedsData => "package signature can only be checked with its data",
+            apk_result::DataConsumed => "package data already read",
         }
     }
 }
@@ -138,6 +187,12 @@ pub(crate) enum Error {
     ParseKey(ParseKeyError),
     SigningKey(SigningKeyError),
     WriteArchive(WriteArchiveError),
+    InvalidFlags(u32),
+    DataConsumed,
+    ReadPackage(ReadPackageError),
+    VerifyPackage(VerifyPackageError),
+    Extract(ExtractError),
+    IndexPackage(IndexPackageError),
 }
 
 macro_rules! impl_from_error {
@@ -158,6 +213,10 @@ impl_from_error!(
     ParseKey(ParseKeyError),
     SigningKey(SigningKeyError),
     WriteArchive(WriteArchiveError),
+    ReadPackage(ReadPackageError),
+    VerifyPackage(VerifyPackageError),
+    Extract(ExtractError),
+    IndexPackage(IndexPackageError),
 );
 
 thread_local! {
@@ -234,9 +293,63 @@ pub(crate) fn map_error(error: Error) -> apk_result {
             };
             (code, chain(&e))
         }
+        Error::InvalidFlags(flags) => (
+            R::InvalidFlags,
+            format!("unknown flags {flags:#x} in `flags`"),
+        ),
+        Error::DataConsumed => (
+            R::DataConsumed,
+            "the package's data was already read; open the package again".to_owned(),
+        ),
+        Error::ReadPackage(e) => (read_package_code(&e), chain(&e)),
+        Error::VerifyPackage(e) => (verify_package_code(&e), chain(&e)),
+        Error::Extract(e) => {
+            let code = match &e {
+                ExtractError::Read(e) => read_package_code(e),
+                ExtractError::Untrusted(e) => verify_package_code(e),
+                ExtractError::Destination { .. } | ExtractError::Io { .. } => R::Io,
+                _ => R::Extract,
+            };
+            (code, chain(&e))
+        }
+        Error::IndexPackage(e) => {
+            let code = match &e {
+                IndexPackageError::Read { source, .. } => read_package_code(source),
+                _ => R::Unknown,
+            };
+            (code, chain(&e))
+        }
     };
     set_last_error(message);
     code
+}
+
+/// The code for a failure to read a package (the message comes from [`chain`]).
+fn read_package_code(error: &ReadPackageError) -> apk_result {
+    use apk_result as R;
+    match error {
+        ReadPackageError::Open { .. } | ReadPackageError::Io { .. } => R::Io,
+        ReadPackageError::MaliciousPath { .. } => R::MaliciousPath,
+        ReadPackageError::ChecksumMismatch { .. } => R::ChecksumMismatch,
+        ReadPackageError::DataHashMismatch { .. } => R::DatahashMismatch,
+        ReadPackageError::LimitExceeded { .. } => R::LimitExceeded,
+        ReadPackageError::Poisoned => R::DataConsumed,
+        // NotAPackage, Truncated, Corrupt, Malformed, MissingPkgInfo, PkgInfo, BadDataHash,
+        // UnsupportedEntry, TrailingGarbage, and whatever later versions add.
+        _ => R::Package,
+    }
+}
+
+/// The code for a failed signature check of a package.
+fn verify_package_code(error: &VerifyPackageError) -> apk_result {
+    use apk_result as R;
+    match error {
+        VerifyPackageError::Unsigned => R::Unsigned,
+        VerifyPackageError::UntrustedKey { .. } => R::Untrusted,
+        VerifyPackageError::BadSignature { .. } => R::BadSignature,
+        VerifyPackageError::NeedsData => R::NeedsData,
+        _ => R::Unknown,
+    }
 }
 
 fn set_last_error(message: String) {
@@ -451,6 +564,6 @@ mod tests {
             apk_result::apk_result_message(302, buf.as_mut_ptr(), buf.len(), &mut out_len),
             apk_result::Ok
         );
-        assert_eq!(out_len, "bad index signature".len());
+        assert_eq!(out_len, "bad signature".len());
     }
 }

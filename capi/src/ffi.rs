@@ -237,6 +237,15 @@ macro_rules! try_out {
     };
 }
 
+/// An `Option<`[`Out`]`>` for an optional `T *x_out` parameter: `None` for NULL.
+macro_rules! try_opt_out {
+    ($ptr:ident) => {
+        // SAFETY: the exported function's contract is that a non-NULL output pointer is
+        // valid for writing its pointee type.
+        ::std::ptr::NonNull::new($ptr).map(|ptr| unsafe { $crate::ffi::Out::new(ptr) })
+    };
+}
+
 /// A [`TextBuf`] for `char *buf, size_t len`; a NULL `buf` is accepted
 /// only with `len == 0`.
 macro_rules! try_text_buf {

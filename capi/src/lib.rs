@@ -1,10 +1,12 @@
 //! The C ABI of apk-rs: `libapk` (`.so` and `.a`) with the header `include/apk.h`.
 //!
-//! This crate exposes the surface of the `apk-index` crate to C: version
+//! This crate exposes the surface of the `apk-index` and `apk-pkg` crates to C: version
 //! comparison, dependency tokens, trusted key sets, loading and verifying `APKINDEX.tar.gz`,
-//! reading packages out of an index, and writing signed index archives. It holds no logic of
-//! its own: every function converts its arguments, calls one library function and converts the
-//! answer back. The header is generated from these sources by cbindgen, so the doc comments
+//! reading packages out of an index, and writing signed index archives; opening package files
+//! (`.apk`), reading their metadata, verifying their signatures, checking and extracting them,
+//! and building indexes from them ([`apk_package_file`], [`apk_index_builder`]). It holds no
+//! logic of its own: every function converts its arguments, calls one library function and
+//! converts the answer back. The header is generated from these sources by cbindgen, so the doc comments
 //! here are written for C readers.
 //!
 //! # Conventions
@@ -15,13 +17,15 @@
 //!   Outputs are written only on success (the one exception, documented where it applies: a
 //!   too-small text buffer still reports the length needed). The failure's message is kept per
 //!   thread and read with [`apk_result::apk_last_error`].
-//! * Objects are opaque handles. Those made by `_new`, `_parse` or `_load_*` belong to the
-//!   caller, who releases each exactly once with the matching `_free` (which accepts NULL).
+//! * Objects are opaque handles. Those made by `_new`, `_open`, `_parse` or `_load_*` belong to
+//!   the caller, who releases each exactly once with the matching `_free` (which accepts NULL).
 //!   Borrowed objects ([`apk_package`], [`apk_str`] views, strings returned as
 //!   `const char *`) say what they borrow from and live as long as it. C never calls `free()`
 //!   on memory from this library.
 //! * Every pointer parameter is checked: NULL gives `APK_RESULT_NULL_PARAMETER`, or, for
 //!   functions that return a value rather than a status, NULL, 0, `false` or `{ NULL, 0 }`.
+//!   Parameters documented as optional (such as `keys` where verification is optional)
+//!   accept NULL.
 //! * Strings passed in are NUL-terminated UTF-8 (paths may be any bytes). Version rules are
 //!   passed as `int rules`, one of [`apk_rules`].
 //! * No panic crosses into C: an internal error becomes `APK_RESULT_PANIC` (or the neutral
@@ -52,8 +56,10 @@ mod ffi;
 mod dependency;
 mod error;
 mod index;
+mod index_builder;
 mod keyset;
 mod package;
+mod package_file;
 mod rslice;
 mod version;
 
@@ -62,8 +68,12 @@ use std::ffi::c_char;
 pub use crate::dependency::apk_dependency;
 pub use crate::error::apk_result;
 pub use crate::index::apk_index;
+pub use crate::index_builder::apk_index_builder;
 pub use crate::keyset::apk_keyset;
 pub use crate::package::apk_package;
+pub use crate::package_file::{
+    APK_EXTRACT_ALLOW_DEVICES, APK_EXTRACT_OVERWRITE, apk_extract_summary, apk_package_file,
+};
 pub use crate::rslice::{apk_bytes_free, apk_str};
 pub use crate::version::{
     apk_op, apk_rules, apk_version_compare, apk_version_match, apk_version_validate,

@@ -6,8 +6,8 @@ use std::ffi::c_char;
 /// `printf("%.*s", (int)s.len, s.data)`).
 ///
 /// The bytes belong to the object that returned the view; the view stays valid as long as
-/// that object (for package and index strings: the `apk_index`) is not freed. Never free
-/// `data`.
+/// that object (for package and index strings: the `apk_index`; for package file strings:
+/// the `apk_package_file`) is not freed. Never free `data`.
 ///
 /// An absent value (a package without an `A:` architecture, an index without a description,
 /// a NULL handle) is `{ NULL, 0 }`. A present but empty value has a non-NULL `data` and
@@ -57,7 +57,8 @@ pub(crate) fn bytes_to_c(bytes: Vec<u8>) -> (*mut u8, usize) {
 }
 
 /// Frees a buffer returned by a function of this library together with its length, such as
-/// the archive written by `apk_index_write_archive`. Does nothing when `data` is NULL.
+/// the archive written by `apk_index_write_archive` or `apk_index_builder_write_archive`.
+/// Does nothing when `data` is NULL.
 ///
 /// `len` must be the length returned with the buffer. Call it exactly once per buffer; never
 /// pass the buffer to `free()`.

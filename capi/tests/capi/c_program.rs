@@ -1,6 +1,8 @@
 //! Compiles `tests/c/test_index.c` against `include/apk.h`, links it with the static library
 //! and runs it on data made here: an APKINDEX, the same index as a signed `APKINDEX.tar.gz`,
 //! and keys generated for the test. Then runs it again under valgrind when that is installed.
+//!
+//! The compiling and running helpers here are shared with the other C tests.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -150,6 +152,26 @@ fn make_fixture() -> Fixture {
     }
 }
 
+/// The valgrind command line the C tests run under (errors and definite or possible leaks
+/// fail the run), followed by the program and its arguments.
+pub fn valgrind() -> Command {
+    let mut command = Command::new("valgrind");
+    command.args([
+        "--error-exitcode=99",
+        "--leak-check=full",
+        "--errors-for-leak-kinds=definite,possible",
+        "--quiet",
+    ]);
+    command
+}
+
+/// The flags that build a C test with AddressSanitizer and UndefinedBehaviorSanitizer.
+pub const SANITIZER_FLAGS: &[&str] = &[
+    "-fsanitize=address,undefined",
+    "-fno-sanitize-recover=all",
+    "-fno-omit-frame-pointer",
+];
+
 /// `target/<profile>`, from this test's own path, `target/<profile>/deps/capi-<hash>`.
 fn profile_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("the test executable's path");
@@ -191,9 +213,9 @@ fn compiler() -> String {
     std::env::var("CC").unwrap_or_else(|_| "cc".to_owned())
 }
 
-/// Compiles the C test with `extra` flags into `out`. Returns the compiler's output on
-/// failure.
-fn compile(out: &Path, extra: &[&str]) -> Result<(), String> {
+/// Compiles the C test `tests/c/<source>` with `extra` flags into `out`. Returns the
+/// compiler's output on failure.
+pub fn compile(source: &str, out: &Path, extra: &[&str]) -> Result<(), String> {
     let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     let include = header_path()
         .parent()
@@ -211,7 +233,7 @@ fn compile(out: &Path, extra: &[&str]) -> Result<(), String> {
         .args(extra)
         .arg("-I")
         .arg(include)
-        .arg(crate_dir.join("tests/c/test_index.c"))
+        .arg(crate_dir.join("tests/c").join(source))
         .arg(static_library())
         .args(["-lpthread", "-ldl", "-lm"])
         .arg("-o")
@@ -225,7 +247,7 @@ fn compile(out: &Path, extra: &[&str]) -> Result<(), String> {
     }
 }
 
-fn describe(output: &Output) -> String {
+pub fn describe(output: &Output) -> String {
     format!(
         "status: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
         output.status,
@@ -234,7 +256,9 @@ fn describe(output: &Output) -> String {
     )
 }
 
-fn assert_passed(what: &str, output: &Output) {
+/// Asserts that a run of a C test succeeded, printed every line of `expected` and its
+/// "all N checks passed" line.
+pub fn assert_passed(what: &str, output: &Output, expected: &[&str]) {
     // Shown with `--nocapture`.
     println!("{what}:\n{}", describe(output));
     assert!(
@@ -243,7 +267,7 @@ fn assert_passed(what: &str, output: &Output) {
         describe(output)
     );
     let stdout = String::from_utf8_lossy(&output.stdout);
-    for line in EXPECTED_LINES {
+    for line in expected {
         assert!(
             stdout.lines().any(|l| l == *line),
             "{what}: expected the line {line:?}\n{}",
@@ -259,7 +283,7 @@ fn assert_passed(what: &str, output: &Output) {
     );
 }
 
-fn on_path(program: &str) -> bool {
+pub fn on_path(program: &str) -> bool {
     std::env::var_os("PATH")
         .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
 }
@@ -268,7 +292,7 @@ fn on_path(program: &str) -> bool {
 fn c_program_passes() {
     let fixture = make_fixture();
     let exe = fixture.dir.path().join("test_index");
-    if let Err(stderr) = compile(&exe, &[]) {
+    if let Err(stderr) = compile("test_index.c", &exe, &[]) {
         panic!("compiling tests/c/test_index.c failed:\n{stderr}");
     }
 
@@ -276,21 +300,15 @@ fn c_program_passes() {
         .args(&fixture.args)
         .output()
         .expect("run the C test program");
-    assert_passed("test_index", &output);
+    assert_passed("test_index", &output, EXPECTED_LINES);
 
     if on_path("valgrind") {
-        let output = Command::new("valgrind")
-            .args([
-                "--error-exitcode=99",
-                "--leak-check=full",
-                "--errors-for-leak-kinds=definite,possible",
-                "--quiet",
-            ])
+        let output = valgrind()
             .arg(&exe)
             .args(&fixture.args)
             .output()
             .expect("run valgrind");
-        assert_passed("test_index under valgrind", &output);
+        assert_passed("test_index under valgrind", &output, EXPECTED_LINES);
     } else {
         eprintln!("note: valgrind is not on PATH; skipping the valgrind run");
     }
@@ -302,12 +320,7 @@ fn c_program_passes() {
 fn c_program_passes_under_sanitizers() {
     let fixture = make_fixture();
     let exe = fixture.dir.path().join("test_index_asan");
-    let flags = [
-        "-fsanitize=address,undefined",
-        "-fno-sanitize-recover=all",
-        "-fno-omit-frame-pointer",
-    ];
-    if let Err(stderr) = compile(&exe, &flags) {
+    if let Err(stderr) = compile("test_index.c", &exe, SANITIZER_FLAGS) {
         eprintln!("note: cannot build with sanitizers, skipping:\n{stderr}");
         return;
     }
@@ -316,5 +329,5 @@ fn c_program_passes_under_sanitizers() {
         .env("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
         .output()
         .expect("run the sanitized C test program");
-    assert_passed("test_index with sanitizers", &output);
+    assert_passed("test_index with sanitizers", &output, EXPECTED_LINES);
 }

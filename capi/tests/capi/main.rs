@@ -5,3 +5,4 @@
 
 mod c_program;
 mod header;
+mod package_program;
