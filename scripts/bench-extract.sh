@@ -46,7 +46,7 @@ ls -l "$work/tree.apk"
 for out in "$work/out" /dev/shm/apk-rs-bench-out; do
   echo "== extraction into $out: apk-rs extract (verified) vs tar -xzf (same package file)"
   hyperfine -N -w 2 -r 10 \
-    --prepare "rm -rf $out && mkdir $out" \
+    --prepare "sh -c 'rm -rf $out && mkdir $out'" \
     "$apk --keys-dir $work/keys extract --destination $out $work/tree.apk" \
     "tar --warning=no-unknown-keyword -xzf $work/tree.apk -C $out"
   rm -rf "$out"

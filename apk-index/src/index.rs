@@ -406,7 +406,7 @@ impl Index {
             install_if: deps(e.install_if),
             extra: ExtraFields(ExtraInner::Indexed(
                 &self.extra[e.extra.0 as usize..(e.extra.0 + e.extra.1) as usize],
-                self.text_str(),
+                &self.text,
             )),
         }
     }
@@ -425,11 +425,6 @@ impl Index {
             buf.push(b'\n');
         }
         out.write_all(&buf)
-    }
-
-    fn text_str(&self) -> &str {
-        // Validated (or made valid) in `from_text`; an empty string is the unreachable fallback.
-        std::str::from_utf8(&self.text).unwrap_or("")
     }
 
     fn span(&self, s: Span) -> &str {

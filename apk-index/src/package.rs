@@ -342,22 +342,25 @@ pub(crate) type IndexedExtra = (u32, u8, u32, u32);
 #[derive(Clone, Copy)]
 pub(crate) enum ExtraInner<'a> {
     Owned(&'a [(u8, String)]),
-    Indexed(&'a [IndexedExtra], &'a str),
+    Indexed(&'a [IndexedExtra], &'a [u8]),
 }
 
 impl<'a> ExtraFields<'a> {
     /// The fields in order.
     pub fn iter(&self) -> impl Iterator<Item = (u8, &'a str)> + 'a {
-        let (owned, indexed, text): (&'a [(u8, String)], &'a [IndexedExtra], &'a str) = match self.0
-        {
-            ExtraInner::Owned(o) => (o, &[], ""),
-            ExtraInner::Indexed(i, t) => (&[], i, t),
-        };
-        owned.iter().map(|(k, v)| (*k, v.as_str())).chain(
-            indexed.iter().map(move |&(_, k, s, l)| {
-                (k, text.get(s as usize..(s + l) as usize).unwrap_or(""))
-            }),
-        )
+        let (owned, indexed, text): (&'a [(u8, String)], &'a [IndexedExtra], &'a [u8]) =
+            match self.0 {
+                ExtraInner::Owned(o) => (o, &[], &[]),
+                ExtraInner::Indexed(i, t) => (&[], i, t),
+            };
+        owned
+            .iter()
+            .map(|(k, v)| (*k, v.as_str()))
+            .chain(indexed.iter().map(move |&(_, k, s, l)| {
+                let value = text.get(s as usize..(s + l) as usize).unwrap_or_default();
+                // Index text is valid UTF-8 and spans end at line ends, so this always succeeds.
+                (k, std::str::from_utf8(value).unwrap_or(""))
+            }))
     }
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {

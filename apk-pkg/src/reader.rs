@@ -482,15 +482,20 @@ impl<R: BufRead> DataEntry<'_, R> {
         self.meta.checksum
     }
     /// Reads contents like [`Read::read`], with the package error instead of an `io::Error`.
-    /// Returns `Ok(0)` at the end, after the checksum was checked.
+    /// Returns `Ok(0)` at the end, after the checksum was checked. Everything but a file has
+    /// no contents (as [`size`](Self::size) says), whatever its tar header claims: the bytes
+    /// the header announces are skipped by the next [`PackageReader::next_entry`].
     pub fn read_content(&mut self, buf: &mut [u8]) -> Result<usize, ReadPackageError> {
+        if self.meta.kind != EntryKind::File {
+            return Ok(0);
+        }
         self.reader.read_content(buf)
     }
 }
 
 impl<R: BufRead> Read for DataEntry<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.reader.read_content(buf).map_err(|err| {
+        self.read_content(buf).map_err(|err| {
             let kind = match err {
                 ReadPackageError::Io { ref source, .. } => source.kind(),
                 ReadPackageError::Truncated { .. } => io::ErrorKind::UnexpectedEof,
@@ -1626,7 +1631,8 @@ fn parse_pkginfo_lenient(text: &[u8]) -> Result<PackageInfo, ReadPackageError> {
     }
 }
 
-/// Checks an archive path: relative, no `.`, `..` or empty components, no control characters.
+/// Checks an archive path: relative, no `.`, `..` or empty components, no control characters,
+/// no component using the `.apk.` prefix reserved for temporary files.
 /// Returns the path without trailing slashes and whether there was one.
 fn validate_path(raw: &[u8]) -> Result<(PathBuf, bool), &'static str> {
     if raw.is_empty() {
@@ -1648,6 +1654,10 @@ fn validate_path(raw: &[u8]) -> Result<(PathBuf, bool), &'static str> {
             b"" => return Err("empty path component"),
             b"." => return Err("'.' path component"),
             b".." => return Err("'..' path component"),
+            // Extraction writes files to `.apk.<hex>` names beside their targets before
+            // renaming them into place; an entry with such a name could collide with another
+            // entry's temporary file, so the prefix is reserved.
+            c if c.starts_with(b".apk.") => return Err("reserved '.apk.' name"),
             _ => {}
         }
     }
@@ -1702,6 +1712,7 @@ mod tests {
             (b"./a", "'.' path component"),
             (b"a//b", "empty path component"),
             (b"a\nb", "control character in path"),
+            (b"d/.apk.0123abcd", "reserved '.apk.' name"),
             (b"", "empty path"),
             (b"/", "absolute path"),
         ] {

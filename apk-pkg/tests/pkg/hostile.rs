@@ -638,3 +638,42 @@ fn not_packages() {
         Err(ReadPackageError::MissingPkgInfo)
     ));
 }
+
+/// Found by the `package` fuzz target: a directory (or link) whose tar header claims a size
+/// has no contents to read, as `DataEntry::size` says; the bytes are skipped, and the entries
+/// after it read as usual.
+#[test]
+fn non_file_entries_have_no_contents_whatever_their_header_says() {
+    let bytes = pkg_with(|t| {
+        t.header(b"usr", b'5', 0o755, 56, b"");
+        t.data(&[b'x'; 56]);
+        t.header(b"usr/hi", b'2', 0o777, 3, b"hello");
+        t.data(b"abc");
+        t.file("usr/hello", b"hello\n");
+    });
+    let mut reader = PackageReader::new(&bytes[..]).expect("readable");
+    let mut seen = Vec::new();
+    while let Some(mut entry) = reader.next_entry().expect("entry") {
+        let mut content = Vec::new();
+        entry.read_to_end(&mut content).expect("contents");
+        assert_eq!(content.len() as u64, entry.size(), "{:?}", entry.path());
+        seen.push((entry.path().display().to_string(), content));
+    }
+    assert_eq!(
+        seen,
+        [
+            ("usr".to_owned(), Vec::new()),
+            ("usr/hi".to_owned(), Vec::new()),
+            ("usr/hello".to_owned(), b"hello\n".to_vec()),
+        ]
+    );
+    reader.finish().expect("finishes");
+
+    let f = Fixture::new();
+    f.extract(&bytes, |_| {}).expect("extracts");
+    assert_eq!(
+        std::fs::read(f.dest().join("usr/hello")).expect("file"),
+        b"hello\n"
+    );
+    f.assert_contained();
+}
