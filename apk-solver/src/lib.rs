@@ -1,7 +1,218 @@
-//! Dependency solving with apk's semantics.
+//! Dependency solving with apk-tools' semantics.
 //!
-//! Not yet implemented: this crate is a placeholder in the workspace layout
-//! (see the project's issue on apk-solver). It depends on [`apk_index`] for
-//! packages, names and dependencies.
+//! Given the loaded repositories, the installed database and world (plus the flags of apk's
+//! `add`, `del`, `upgrade` and `fix`), [`Solver::solve`] decides which packages end up
+//! installed and returns a [`Changeset`] in the order apk-tools 3.0 applies it, or a
+//! [`SolveError`] carrying apk's `unable to select packages` [`ErrorReport`].
+//!
+//! # The pieces
+//!
+//! * [`Repository`]: one loaded index with its pinning tag and kind; [`SolverOptions`]: the
+//!   environment (arch, `--no-network`, version rules).
+//! * [`Solver`]: the repository view built once from repositories and installed packages
+//!   (packages deduplicated by identity, names interned).
+//! * [`SolverTask`]: world, global [`SolverFlags`] and per-name [`NameFlags`]; which
+//!   [`Engine`] to run.
+//! * [`Changeset`] and [`Change`]: the result, printable as apk's transcript with
+//!   [`Changeset::transcript`].
+//! * [`command`]: apk's solving commands (`add`, `del`, `upgrade`, `fix`) on top of the
+//!   solver, producing the exact transcript apk-tools prints.
+//!
+//! # Why a greedy engine first
+//!
+//! apk-tools does not search: it decides one name at a time in a fixed order with a fixed
+//! preference list (spec section 9). To print the same transcript we must make the same
+//! choices, including the same failures, so the default [`Engine::Greedy`] reimplements that
+//! documented pass. The result is then checked against every rule; whatever breaks a rule
+//! becomes the error report, so a returned changeset always satisfies world. A complete engine
+//! (CDCL) for the cases where the greedy pass fails although a solution exists can be added
+//! as another [`Engine`] variant.
+//!
+//! # Example
+//!
+//! ```
+//! use apk_index::{Index, IndexOptions, InstalledDb, InstalledDbOptions};
+//! use apk_solver::{Repository, Solver, SolverOptions, SolverTask};
+//!
+//! let text = "P:a\nV:2\nI:1\nD:b\n\nP:b\nV:1\nI:1\n\n";
+//! let repo = Repository::new(Index::from_text(text, &IndexOptions::default()));
+//! let installed = InstalledDb::from_bytes(b"", &InstalledDbOptions::default())?;
+//! let solver = Solver::new(&[repo], &installed, &SolverOptions::default());
+//! let task = SolverTask { world: vec!["a".parse()?], ..SolverTask::default() };
+//! let changes = solver.solve(&task)?;
+//! assert_eq!(changes.transcript(), "(1/2) Installing b (1)\n(2/2) Installing a (2)\nOK: 2 B in 2 packages\n");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 #![deny(missing_docs)]
+
+mod changeset;
+pub mod command;
+mod greedy;
+mod model;
+mod report;
+mod task;
+
+use std::borrow::Cow;
+
+pub use changeset::{Change, ChangeKind, Changeset, PackageVersion, human_size};
+pub use model::{Repository, RepositoryKind, SolverOptions};
+pub use report::{ErrorReport, NameProblem, PackageProblem, Problem};
+pub use task::{Engine, NameFlags, SolverFlags, SolverTask};
+
+use greedy::{Greedy, SolveEngine};
+use model::{Dep, Universe};
+
+/// A solver over a fixed set of repositories and installed packages. Build it once, solve
+/// as many tasks as needed.
+///
+/// ```
+/// use apk_index::{Index, IndexOptions, InstalledDb, InstalledDbOptions};
+/// use apk_solver::{Repository, Solver, SolverOptions, SolverTask};
+///
+/// let repo = Repository::new(Index::from_text("P:a\nV:1\n\n", &IndexOptions::default()));
+/// let installed = InstalledDb::from_bytes(b"", &InstalledDbOptions::default())?;
+/// let solver = Solver::new(&[repo], &installed, &SolverOptions::default());
+/// let err = solver
+///     .solve(&SolverTask { world: vec!["b".parse()?], ..SolverTask::default() })
+///     .unwrap_err();
+/// assert_eq!(err.error_count(), 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Solver {
+    universe: Universe,
+}
+
+/// Returned by [`Solver::solve`].
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum SolveError {
+    /// No acceptable selection was found; the report says why, in apk's words.
+    #[error("unable to select packages")]
+    Unsatisfiable {
+        /// apk's report.
+        report: ErrorReport,
+    },
+}
+
+impl SolveError {
+    /// The error report.
+    pub fn report(&self) -> &ErrorReport {
+        match self {
+            SolveError::Unsatisfiable { report } => report,
+        }
+    }
+
+    /// The number of errors; apk-tools exits with it.
+    pub fn error_count(&self) -> usize {
+        self.report().error_count()
+    }
+}
+
+impl Solver {
+    /// Build the repository view from `repositories` (in repositories-file order) and the
+    /// installed database.
+    pub fn new(
+        repositories: &[Repository],
+        installed: &apk_index::InstalledDb,
+        options: &SolverOptions,
+    ) -> Solver {
+        Solver {
+            universe: Universe::build(repositories, installed, options),
+        }
+    }
+
+    /// Whether some index entry cannot be installed (apk warns `The indexes contain broken
+    /// packages which are not installable.`).
+    pub fn has_broken_packages(&self) -> bool {
+        self.universe.broken_indexes
+    }
+
+    /// Whether any repository holds a package named `name` (installed-only packages do not
+    /// count).
+    pub fn is_available(&self, name: &str) -> bool {
+        let u = &self.universe;
+        u.name_ids.get(name).is_some_and(|&n| {
+            u.names[n as usize]
+                .providers
+                .iter()
+                .any(|p| u.pkgs[p.pkg as usize].repos != 0)
+        })
+    }
+
+    /// Solve `task`.
+    pub fn solve(&self, task: &SolverTask) -> Result<Changeset, SolveError> {
+        let mut world_deps: Vec<apk_index::Dependency> = task.world.clone();
+        loop {
+            let mut universe = Cow::Borrowed(&self.universe);
+            if world_deps
+                .iter()
+                .any(|d| !universe.name_ids.contains_key(d.name()))
+            {
+                let u = universe.to_mut();
+                for d in &world_deps {
+                    u.intern(d.name());
+                }
+            }
+            let u: &Universe = &universe;
+            let world: Vec<Dep> = world_deps
+                .iter()
+                .map(|d| {
+                    let mut dep = Dep {
+                        name: u.name_ids.get(d.name()).copied().unwrap_or(0),
+                        op: d.constraint().map_or(0, |(op, _)| op.bits()),
+                        version: d.constraint().map_or(String::new(), |(_, v)| v.to_owned()),
+                        conflict: d.conflict(),
+                        tag: None,
+                        text: d.to_string(),
+                    };
+                    dep.tag = d
+                        .tag()
+                        .and_then(|t| u.tags.iter().position(|x| x == t))
+                        .map(|t| t as u16);
+                    dep
+                })
+                .collect();
+            let selection = match task.engine {
+                Engine::Greedy => Greedy.run(u, &world, task),
+            };
+            let world_names: Vec<_> = world
+                .iter()
+                .filter(|d| !d.conflict)
+                .map(|d| d.name)
+                .collect();
+            let order = changeset::install_order(u, &selection, &world_names);
+            let problems = report::check(u, &selection, &world, &order);
+            if problems.is_empty() {
+                return Ok(changeset::build(u, &selection, &order, &u.installed_order));
+            }
+            if task.force_broken_world {
+                let before = world_deps.len();
+                let mut keep = Vec::new();
+                for (d, w) in world_deps.iter().zip(&world) {
+                    let bad = if w.conflict {
+                        false
+                    } else {
+                        let sel: Vec<_> = u.names[w.name as usize]
+                            .providers
+                            .iter()
+                            .filter(|p| selection.selected[p.pkg as usize])
+                            .collect();
+                        sel.is_empty() || sel.iter().any(|p| selection.errored[p.pkg as usize])
+                    };
+                    if !bad {
+                        keep.push(d.clone());
+                    }
+                }
+                if keep.len() < before {
+                    world_deps = keep;
+                    continue;
+                }
+            }
+            return Err(SolveError::Unsatisfiable {
+                report: ErrorReport::new(problems),
+            });
+        }
+    }
+}

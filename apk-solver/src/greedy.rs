@@ -1,0 +1,768 @@
+//! apk-tools' greedy solver (spec section 9): discovery from world, constraint application
+//! with disqualification, reconsideration of dirty names (dependency checks, install_if,
+//! common-dependency merge), then a main loop that decides one name at a time.
+//!
+//! There is no backtracking: a name that can only be given a bad package still gets it, and
+//! the problem shows up when the selection is checked afterwards (see `report`).
+
+use std::cmp::Ordering;
+use std::collections::{HashSet, VecDeque};
+
+use crate::model::{Dep, NameIdx, OWN, PkgIdx, Provider, Universe};
+use crate::task::{F_AVAILABLE, F_INSTALLED, F_LATEST, F_UPGRADE, SolverTask};
+
+/// The outcome of one engine run: what is selected, and the state the changeset and the
+/// error report need.
+#[derive(Debug, Clone)]
+pub(crate) struct Selection {
+    pub selected: Vec<bool>,
+    /// Per name: the provider it was locked to.
+    pub chosen: Vec<Option<Provider>>,
+    /// Per package: allowed pinning mask.
+    pub allowed: Vec<u64>,
+    /// Per package: preferred pinning mask (0 = default, untagged).
+    pub preferred: Vec<u64>,
+    /// Per package: solver flags in effect.
+    pub flags: Vec<u8>,
+    /// Per package: chosen although disqualified.
+    pub errored: Vec<bool>,
+}
+
+/// An engine: turns a task into a selection. The greedy pass is the only one so far.
+pub(crate) trait SolveEngine {
+    fn run(&self, u: &Universe, world: &[Dep], task: &SolverTask) -> Selection;
+}
+
+pub(crate) struct Greedy;
+
+impl SolveEngine for Greedy {
+    fn run(&self, u: &Universe, world: &[Dep], task: &SolverTask) -> Selection {
+        let mut s = State::new(u, task);
+        s.solve(world, task);
+        s.into_selection()
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+struct NameSt {
+    seen: bool,
+    locked: bool,
+    chosen: Option<Provider>,
+    requirers: u32,
+    order_id: u32,
+    flags_set: bool,
+    dirty: bool,
+    in_unresolved: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+struct PkgSt {
+    seen: bool,
+    disqualified: bool,
+    conflicts: u32,
+    selected: bool,
+    deps_applied: bool,
+    iif_triggered: bool,
+    iif_failed: bool,
+    flags: u8,
+    inh: u8,
+    allowed: u64,
+    preferred: u64,
+    error: bool,
+}
+
+struct State<'u> {
+    u: &'u Universe,
+    ns: Vec<NameSt>,
+    ps: Vec<PkgSt>,
+    dirty: VecDeque<NameIdx>,
+    unresolved: Vec<NameIdx>,
+    merged: HashSet<(NameIdx, NameIdx)>,
+    next_order: u32,
+}
+
+impl<'u> State<'u> {
+    fn new(u: &'u Universe, task: &SolverTask) -> State<'u> {
+        let global = task.flags.bits();
+        let ps = u
+            .pkgs
+            .iter()
+            .map(|_| PkgSt {
+                flags: global,
+                allowed: 1,
+                ..PkgSt::default()
+            })
+            .collect();
+        State {
+            u,
+            ns: vec![NameSt::default(); u.names.len()],
+            ps,
+            dirty: VecDeque::new(),
+            unresolved: Vec::new(),
+            merged: HashSet::new(),
+            next_order: 0,
+        }
+    }
+
+    fn into_selection(self) -> Selection {
+        Selection {
+            selected: self.ps.iter().map(|p| p.selected).collect(),
+            chosen: self.ns.iter().map(|n| n.chosen).collect(),
+            allowed: self.ps.iter().map(|p| p.allowed).collect(),
+            preferred: self.ps.iter().map(|p| p.preferred).collect(),
+            flags: self.ps.iter().map(|p| p.flags).collect(),
+            errored: self.ps.iter().map(|p| p.error).collect(),
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Discovery
+
+    /// Names reached from a package: its dependencies, install_if names and provided names,
+    /// plus the own names of install_if packages that its names can trigger.
+    fn package_children(&mut self, pkg: PkgIdx, out: &mut Vec<NameIdx>) {
+        let p = &self.u.pkgs[pkg as usize];
+        out.extend(p.depends.iter().map(|d| d.name));
+        out.extend(p.install_if.iter().map(|d| d.name));
+        out.extend(p.provides.iter().map(|pv| pv.name));
+        let names: Vec<NameIdx> = std::iter::once(p.name)
+            .chain(p.provides.iter().map(|pv| pv.name))
+            .collect();
+        for n in names {
+            for &iif in &self.u.names[n as usize].rinstall_if {
+                if !self.ps[iif as usize].seen {
+                    self.ps[iif as usize].seen = true;
+                    let ip = &self.u.pkgs[iif as usize];
+                    out.extend(ip.depends.iter().map(|d| d.name));
+                    out.extend(ip.install_if.iter().map(|d| d.name));
+                    out.push(ip.name);
+                }
+            }
+        }
+    }
+
+    fn name_children(&mut self, n: NameIdx) -> Vec<NameIdx> {
+        let mut out = Vec::new();
+        for i in 0..self.u.names[n as usize].providers.len() {
+            let pkg = self.u.names[n as usize].providers[i].pkg;
+            if self.ps[pkg as usize].seen {
+                continue;
+            }
+            self.ps[pkg as usize].seen = true;
+            self.init_package(pkg);
+            self.package_children(pkg, &mut out);
+        }
+        out
+    }
+
+    fn init_package(&mut self, pkg: PkgIdx) {
+        let p = &self.u.pkgs[pkg as usize];
+        let selectable = self.u.available(pkg) || p.installed;
+        if !selectable || !p.valid || p.bad_arch.is_some() {
+            self.ps[pkg as usize].disqualified = true;
+        }
+    }
+
+    /// Post-order discovery numbering, iteratively (real worlds are deep).
+    fn discover(&mut self, root: NameIdx) {
+        if self.ns[root as usize].seen {
+            return;
+        }
+        self.ns[root as usize].seen = true;
+        let children = self.name_children(root);
+        let mut stack: Vec<(NameIdx, Vec<NameIdx>, usize)> = vec![(root, children, 0)];
+        while let Some(top) = stack.last_mut() {
+            if top.2 < top.1.len() {
+                let c = top.1[top.2];
+                top.2 += 1;
+                if !self.ns[c as usize].seen {
+                    self.ns[c as usize].seen = true;
+                    let ch = self.name_children(c);
+                    stack.push((c, ch, 0));
+                }
+            } else {
+                let n = top.0;
+                stack.pop();
+                self.next_order += 1;
+                self.ns[n as usize].order_id = self.next_order;
+            }
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Helpers
+
+    fn mark_dirty(&mut self, n: NameIdx) {
+        let st = &mut self.ns[n as usize];
+        if !st.dirty {
+            st.dirty = true;
+            self.dirty.push_back(n);
+        }
+    }
+
+    fn add_unresolved(&mut self, n: NameIdx) {
+        if !self.ns[n as usize].in_unresolved {
+            self.ns[n as usize].in_unresolved = true;
+            self.unresolved.push(n);
+        }
+    }
+
+    fn pkg_names(&self, pkg: PkgIdx) -> Vec<NameIdx> {
+        let p = &self.u.pkgs[pkg as usize];
+        std::iter::once(p.name)
+            .chain(p.provides.iter().map(|pv| pv.name))
+            .collect()
+    }
+
+    fn disqualify(&mut self, pkg: PkgIdx) {
+        if self.ps[pkg as usize].disqualified {
+            return;
+        }
+        self.ps[pkg as usize].disqualified = true;
+        for n in self.pkg_names(pkg) {
+            self.mark_dirty(n);
+            for &r in &self.u.names[n as usize].rdepends {
+                let rn = self.u.pkgs[r as usize].name;
+                let rnames: Vec<NameIdx> = std::iter::once(rn)
+                    .chain(self.u.pkgs[r as usize].provides.iter().map(|pv| pv.name))
+                    .collect();
+                for x in rnames {
+                    if !self.ns[x as usize].dirty {
+                        self.ns[x as usize].dirty = true;
+                        self.dirty.push_back(x);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether the package cannot be chosen because its own name is decided for another one.
+    fn name_taken(&self, pkg: PkgIdx) -> bool {
+        let n = &self.ns[self.u.pkgs[pkg as usize].name as usize];
+        n.locked && n.chosen.is_none_or(|c| c.pkg != pkg)
+    }
+
+    /// Provider entries grouped per package, in provider order, keeping the best entry (own
+    /// name before a provide) of each package.
+    fn grouped(&self, n: NameIdx) -> Vec<Provider> {
+        let mut out: Vec<Provider> = Vec::new();
+        for &p in &self.u.names[n as usize].providers {
+            match out.last_mut() {
+                Some(last) if last.pkg == p.pkg => {
+                    if self.u.is_virtual(*last) && !self.u.is_virtual(p) {
+                        *last = p;
+                    }
+                }
+                _ => out.push(p),
+            }
+        }
+        out
+    }
+
+    fn selected_providers(&self, n: NameIdx) -> impl Iterator<Item = Provider> + '_ {
+        self.u.names[n as usize]
+            .providers
+            .iter()
+            .copied()
+            .filter(|p| self.ps[p.pkg as usize].selected)
+    }
+
+    fn auto_selectable(&self, p: Provider) -> bool {
+        if !self.u.is_virtual(p) {
+            return true;
+        }
+        let pkg = &self.u.pkgs[p.pkg as usize];
+        pkg.priority > 0 || self.ns[pkg.name as usize].requirers > 0
+    }
+
+    fn iif_blocked(&self, pkg: PkgIdx) -> bool {
+        let p = &self.u.pkgs[pkg as usize];
+        !p.install_if.is_empty()
+            && !self.ps[pkg as usize].iif_triggered
+            && self.ns[p.name as usize].requirers == 0
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Constraints
+
+    fn apply_constraint(
+        &mut self,
+        requirer: Option<PkgIdx>,
+        dep: &Dep,
+        allowed: u64,
+        preferred: u64,
+        inh: u8,
+    ) {
+        let n = dep.name;
+        if !dep.conflict {
+            self.ns[n as usize].requirers += 1;
+            self.add_unresolved(n);
+        }
+        let providers = self.u.names[n as usize].providers.clone();
+        let mut i = 0;
+        while i < providers.len() {
+            let pkg = providers[i].pkg;
+            let mut j = i;
+            let mut any_match = false;
+            while j < providers.len() && providers[j].pkg == pkg {
+                any_match |= self.u.version_matches(dep, providers[j]);
+                j += 1;
+            }
+            i = j;
+            if requirer == Some(pkg) {
+                continue;
+            }
+            if any_match == dep.conflict {
+                self.ps[pkg as usize].conflicts += 1;
+                self.disqualify(pkg);
+            } else if !dep.conflict {
+                let st = &mut self.ps[pkg as usize];
+                st.flags |= inh;
+                st.inh |= inh;
+                st.allowed |= allowed;
+                st.preferred |= preferred;
+            }
+        }
+        self.mark_dirty(n);
+    }
+
+    fn apply_package_deps(&mut self, pkg: PkgIdx) {
+        if self.ps[pkg as usize].deps_applied {
+            return;
+        }
+        self.ps[pkg as usize].deps_applied = true;
+        let p = &self.u.pkgs[pkg as usize];
+        if !p.valid || p.bad_arch.is_some() {
+            return;
+        }
+        let (allowed, inh) = (self.ps[pkg as usize].allowed, self.ps[pkg as usize].inh);
+        let deps = &self.u.pkgs[pkg as usize].depends;
+        for d in deps {
+            self.apply_constraint(Some(pkg), d, allowed, 0, inh);
+        }
+    }
+
+    /// Whether `dep` of `pkg` can still be met.
+    fn dependency_possible(&self, pkg: PkgIdx, dep: &Dep) -> bool {
+        let n = dep.name as usize;
+        if dep.conflict {
+            return !self
+                .selected_providers(dep.name)
+                .any(|p| p.pkg != pkg && self.u.version_matches(dep, p));
+        }
+        if self.ns[n].locked {
+            return self
+                .selected_providers(dep.name)
+                .any(|p| self.u.version_matches(dep, p));
+        }
+        self.u.names[n].providers.iter().any(|&p| {
+            let st = &self.ps[p.pkg as usize];
+            (st.selected || (!st.disqualified && !self.name_taken(p.pkg)))
+                && self.u.version_matches(dep, p)
+        })
+    }
+
+    fn evaluate_iif(&mut self, pkg: PkgIdx) {
+        let st = &self.ps[pkg as usize];
+        if st.iif_triggered || st.iif_failed || self.u.pkgs[pkg as usize].install_if.is_empty() {
+            return;
+        }
+        let mut decided = true;
+        let mut pins = 0u64;
+        for dep in &self.u.pkgs[pkg as usize].install_if {
+            if !self.ns[dep.name as usize].locked {
+                decided = false;
+                continue;
+            }
+            let sel: Vec<Provider> = self.selected_providers(dep.name).collect();
+            let ok = if dep.conflict {
+                !sel.iter().any(|&p| self.u.version_matches(dep, p))
+            } else {
+                sel.iter().any(|&p| self.u.version_matches(dep, p))
+            };
+            if !ok {
+                self.ps[pkg as usize].iif_failed = true;
+                return;
+            }
+            for p in sel {
+                pins |= self.ps[p.pkg as usize].allowed;
+            }
+        }
+        if decided {
+            let st = &mut self.ps[pkg as usize];
+            st.iif_triggered = true;
+            st.allowed |= pins;
+            let n = self.u.pkgs[pkg as usize].name;
+            self.add_unresolved(n);
+            self.mark_dirty(n);
+        }
+    }
+
+    fn reconsider(&mut self, n: NameIdx) {
+        self.ns[n as usize].dirty = false;
+        let group = self.grouped(n);
+        for &p in &group {
+            let pkg = p.pkg;
+            let st = &self.ps[pkg as usize];
+            if !st.seen || st.selected {
+                continue;
+            }
+            if !st.disqualified && !self.name_taken(pkg) {
+                let bad = self.u.pkgs[pkg as usize]
+                    .depends
+                    .iter()
+                    .any(|d| !self.dependency_possible(pkg, d));
+                if bad {
+                    self.disqualify(pkg);
+                    continue;
+                }
+            }
+            if !self.ps[pkg as usize].disqualified {
+                self.evaluate_iif(pkg);
+            }
+        }
+        let st = &self.ns[n as usize];
+        if st.locked {
+            return;
+        }
+        let wanted = st.requirers > 0;
+        // A required name no package can ever be chosen for automatically (only virtual
+        // providers without priority, or install_if packages not triggered) is decided empty
+        // at once: apk's "(virtual)" and "(no such package)" errors.
+        if wanted
+            && !group.iter().any(|p| {
+                let st = &self.ps[p.pkg as usize];
+                st.seen && !st.selected && self.auto_selectable(*p) && !self.iif_blocked(p.pkg)
+            })
+        {
+            self.lock_none(n);
+            return;
+        }
+        let candidates: Vec<Provider> = group
+            .iter()
+            .copied()
+            .filter(|p| {
+                let st = &self.ps[p.pkg as usize];
+                st.seen
+                    && !st.disqualified
+                    && !self.name_taken(p.pkg)
+                    && !self.iif_blocked(p.pkg)
+                    && self.auto_selectable(*p)
+            })
+            .collect();
+        if !wanted
+            && !candidates
+                .iter()
+                .any(|p| self.ps[p.pkg as usize].iif_triggered)
+        {
+            return;
+        }
+        match candidates.as_slice() {
+            [] => {}
+            [only] => self.apply_package_deps(only.pkg),
+            [first, rest @ ..] => {
+                let common: Vec<NameIdx> = self.u.pkgs[first.pkg as usize]
+                    .depends
+                    .iter()
+                    .filter(|d| !d.conflict)
+                    .map(|d| d.name)
+                    .filter(|&x| {
+                        rest.iter().all(|p| {
+                            self.u.pkgs[p.pkg as usize]
+                                .depends
+                                .iter()
+                                .any(|d| !d.conflict && d.name == x)
+                        })
+                    })
+                    .collect();
+                for x in common {
+                    if self.merged.insert((n, x)) {
+                        self.ns[x as usize].requirers += 1;
+                        self.add_unresolved(x);
+                        self.mark_dirty(x);
+                    }
+                }
+            }
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Choosing
+
+    fn compare(&self, a: Provider, b: Provider) -> Ordering {
+        let u = self.u;
+        let (sa, sb) = (&self.ps[a.pkg as usize], &self.ps[b.pkg as usize]);
+        let (pa, pb) = (&u.pkgs[a.pkg as usize], &u.pkgs[b.pkg as usize]);
+        let flags = sa.flags | sb.flags;
+        let tag_ok = |pkg: PkgIdx, st: &PkgSt| u.tag_mask(pkg) & st.allowed != 0;
+        let tag_pref = |pkg: PkgIdx, st: &PkgSt| {
+            let pref = if st.preferred == 0 { 1 } else { st.preferred };
+            u.tag_mask(pkg) & pref != 0
+        };
+        let mut ord = (!sa.disqualified)
+            .cmp(&!sb.disqualified)
+            .then(sb.conflicts.cmp(&sa.conflicts));
+        if flags & F_INSTALLED != 0 {
+            ord = ord.then(pa.installed.cmp(&pb.installed));
+        }
+        let untagged = |pkg: PkgIdx| u.tag_mask(pkg) & !1 == 0;
+        if flags & F_LATEST != 0 && untagged(a.pkg) && untagged(b.pkg) {
+            ord = ord
+                .then(tag_ok(a.pkg, sa).cmp(&tag_ok(b.pkg, sb)))
+                .then(u.available(a.pkg).cmp(&u.available(b.pkg)));
+        } else {
+            ord = ord.then(tag_ok(a.pkg, sa).cmp(&tag_ok(b.pkg, sb)));
+            if flags & F_AVAILABLE != 0 {
+                ord = ord.then(u.available(a.pkg).cmp(&u.available(b.pkg)));
+            }
+            ord = ord
+                .then(tag_pref(a.pkg, sa).cmp(&tag_pref(b.pkg, sb)))
+                .then(pa.priority.cmp(&pb.priority));
+            // v3: the installed package is not preferred through a provided name.
+            if flags & F_UPGRADE == 0 && a.entry == OWN && b.entry == OWN {
+                ord = ord.then(pa.installed.cmp(&pb.installed));
+            }
+        }
+        ord.then_with(|| match (u.provided_version(a), u.provided_version(b)) {
+            (Some(x), Some(y)) => u.compare_versions(x, y),
+            (Some(_), None) => Ordering::Greater,
+            (None, Some(_)) => Ordering::Less,
+            (None, None) => Ordering::Equal,
+        })
+        .then_with(|| {
+            if pa.name == pb.name {
+                u.compare_versions(&pa.version, &pb.version)
+            } else {
+                Ordering::Equal
+            }
+        })
+        .then(pa.installed.cmp(&pb.installed))
+        .then(pa.priority.cmp(&pb.priority))
+        .then((u.available(a.pkg) || pa.installed).cmp(&(u.available(b.pkg) || pb.installed)))
+        .then(pb.first_repo.cmp(&pa.first_repo))
+    }
+
+    fn select_name(&mut self, n: NameIdx) {
+        let mut best: Option<Provider> = None;
+        for p in self.grouped(n) {
+            let st = &self.ps[p.pkg as usize];
+            if !st.seen || st.selected || self.iif_blocked(p.pkg) {
+                continue;
+            }
+            if !self.auto_selectable(p) {
+                continue;
+            }
+            if best.is_none_or(|b| self.compare(p, b) == Ordering::Greater) {
+                best = Some(p);
+            }
+        }
+        match best {
+            Some(p) => {
+                if self.ps[p.pkg as usize].disqualified {
+                    self.ps[p.pkg as usize].error = true;
+                }
+                self.assign(p, n);
+            }
+            None => self.lock_none(n),
+        }
+    }
+
+    fn lock_none(&mut self, n: NameIdx) {
+        self.ns[n as usize].locked = true;
+        self.ns[n as usize].chosen = None;
+        // Nothing may provide a name decided empty.
+        let providers: Vec<PkgIdx> = self.u.names[n as usize]
+            .providers
+            .iter()
+            .map(|p| p.pkg)
+            .filter(|&p| !self.ps[p as usize].selected)
+            .collect();
+        for p in providers {
+            self.disqualify(p);
+        }
+        self.after_lock(n);
+    }
+
+    fn after_lock(&mut self, n: NameIdx) {
+        for &iif in &self.u.names[n as usize].rinstall_if {
+            let name = self.u.pkgs[iif as usize].name;
+            if !self.ns[name as usize].dirty {
+                self.ns[name as usize].dirty = true;
+                self.dirty.push_back(name);
+            }
+        }
+        self.mark_dirty(n);
+    }
+
+    fn lock(&mut self, n: NameIdx, p: Provider) {
+        let st = &mut self.ns[n as usize];
+        if st.locked {
+            return;
+        }
+        st.locked = true;
+        st.chosen = Some(p);
+        self.after_lock(n);
+    }
+
+    fn assign(&mut self, p: Provider, via: NameIdx) {
+        let pkg = p.pkg;
+        self.ps[pkg as usize].selected = true;
+        let own = self.u.pkgs[pkg as usize].name;
+        self.lock(own, Provider { pkg, entry: OWN });
+        if via != own && self.u.is_virtual(p) {
+            self.lock(via, p);
+        }
+        // Every other provider of the names it takes is out, except that unversioned
+        // provides coexist.
+        let mut entries = vec![Provider { pkg, entry: OWN }];
+        entries.extend(
+            (0..self.u.pkgs[pkg as usize].provides.len()).map(|i| Provider {
+                pkg,
+                entry: i as u32,
+            }),
+        );
+        for e in entries {
+            let name = if e.entry == OWN {
+                own
+            } else {
+                self.u.pkgs[pkg as usize].provides[e.entry as usize].name
+            };
+            self.lock(name, e);
+            let mine_virtual = self.u.is_virtual(e);
+            let others: Vec<Provider> = self.u.names[name as usize].providers.clone();
+            for o in others {
+                if o.pkg == pkg || (mine_virtual && self.u.is_virtual(o)) {
+                    continue;
+                }
+                self.disqualify(o.pkg);
+            }
+        }
+        self.apply_package_deps(pkg);
+    }
+
+    fn reverse_deps_done(&self, n: NameIdx) -> bool {
+        self.u.names[n as usize].rdepends.iter().all(|&r| {
+            !self.ps[r as usize].seen || self.ns[self.u.pkgs[r as usize].name as usize].locked
+        })
+    }
+
+    fn has_options(&self, n: NameIdx) -> (bool, usize) {
+        let mut any = false;
+        let mut count = 0;
+        for p in self.grouped(n) {
+            let st = &self.ps[p.pkg as usize];
+            if st.seen && !st.disqualified && !self.name_taken(p.pkg) && !self.iif_blocked(p.pkg) {
+                any = true;
+                if self.auto_selectable(p) {
+                    count += 1;
+                }
+            }
+        }
+        (any, count)
+    }
+
+    fn wanted(&self, n: NameIdx) -> bool {
+        let st = &self.ns[n as usize];
+        !st.locked
+            && (st.requirers > 0
+                || self.u.names[n as usize]
+                    .providers
+                    .iter()
+                    .any(|p| p.entry == OWN && self.ps[p.pkg as usize].iif_triggered))
+    }
+
+    fn pick(&self) -> Option<NameIdx> {
+        let mut best: Option<(NameIdx, bool)> = None;
+        for &n in &self.unresolved {
+            if !self.wanted(n) {
+                continue;
+            }
+            let (has_auto, options) = self.has_options(n);
+            if self.ns[n as usize].requirers > 0
+                && has_auto
+                && options == 1
+                && self.reverse_deps_done(n)
+            {
+                return Some(n);
+            }
+            let better = match best {
+                None => true,
+                Some((b, b_auto)) => {
+                    let bs = &self.ns[b as usize];
+                    let ns = &self.ns[n as usize];
+                    (has_auto, ns.flags_set, ns.order_id) > (b_auto, bs.flags_set, bs.order_id)
+                }
+            };
+            if better {
+                best = Some((n, has_auto));
+            }
+        }
+        best.map(|(n, _)| n)
+    }
+
+    fn solve(&mut self, world: &[Dep], task: &SolverTask) {
+        let u = self.u;
+        for d in world {
+            self.discover(d.name);
+        }
+        for nf in &task.name_flags {
+            if let Some(&n) = u.name_ids.get(&nf.name) {
+                self.ns[n as usize].flags_set = true;
+                for p in &u.names[n as usize].providers {
+                    let st = &mut self.ps[p.pkg as usize];
+                    st.flags |= nf.flags.bits();
+                    st.inh |= nf.inheritable.bits();
+                }
+            }
+        }
+        for d in world {
+            let tag_bit = d.tag.map_or(0, crate::model::tag_bit);
+            let (allowed, preferred) = if d.tag.is_some() {
+                (1 | tag_bit, tag_bit)
+            } else {
+                (1, 0)
+            };
+            self.apply_constraint(None, d, allowed, preferred, 0);
+        }
+        let mut guard = 0usize;
+        let limit = 4 * (u.names.len() + u.pkgs.len()) + 16;
+        loop {
+            while let Some(n) = self.dirty.pop_front() {
+                self.reconsider(n);
+            }
+            if let Some(n) = self.pick() {
+                self.select_name(n);
+            } else {
+                // Nothing wanted is left: decide the names nobody requires as empty, which can
+                // settle `!name` install_if conditions.
+                let mut progressed = false;
+                for n in 0..self.ns.len() as NameIdx {
+                    let st = &self.ns[n as usize];
+                    if !st.seen || st.locked || st.requirers > 0 {
+                        continue;
+                    }
+                    let pending = self.u.names[n as usize].providers.iter().any(|p| {
+                        let ps = &self.ps[p.pkg as usize];
+                        p.entry == OWN
+                            && ps.seen
+                            && !u.pkgs[p.pkg as usize].install_if.is_empty()
+                            && !ps.iif_failed
+                            && !ps.disqualified
+                    });
+                    if pending {
+                        continue;
+                    }
+                    self.lock_none(n);
+                    progressed = true;
+                }
+                if !progressed {
+                    break;
+                }
+            }
+            guard += 1;
+            if guard > limit {
+                break;
+            }
+        }
+    }
+}

@@ -1,0 +1,340 @@
+//! Checking a selection against every rule, and apk's `unable to select packages` report.
+
+use std::fmt;
+
+use crate::greedy::Selection;
+use crate::model::{Dep, NameIdx, OWN, PkgIdx, Provider, Universe};
+
+/// Problems found with one selected package.
+///
+/// ```
+/// use apk_solver::PackageProblem;
+/// let p = PackageProblem { package: "d-2.0".into(), breaks: vec!["b-1[d<2.0]".into()], ..Default::default() };
+/// assert!(p.conflicts.is_empty());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PackageProblem {
+    /// `name-version`.
+    pub package: String,
+    /// The package cannot be installed at all (invalid record or wrong arch).
+    pub uninstallable: bool,
+    /// The arch, when that is why it is uninstallable.
+    pub arch: Option<String>,
+    /// Where it is masked: `@tag`, `--no-network` or `cache`.
+    pub masked_in: Vec<String>,
+    /// Other selected packages it clashes with, as `pkg-ver` or `pkg-ver[provide]`.
+    pub conflicts: Vec<String>,
+    /// Requirers it fails, as `world[dep]` or `pkg-ver[dep]`.
+    pub breaks: Vec<String>,
+    /// Requirers it meets.
+    pub satisfies: Vec<String>,
+}
+
+/// A required name that got no package.
+///
+/// ```
+/// use apk_solver::NameProblem;
+/// let p = NameProblem { name: "x".into(), provided_by: vec![], required_by: vec!["world[x]".into()] };
+/// assert!(p.provided_by.is_empty());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NameProblem {
+    /// The name.
+    pub name: String,
+    /// Packages that provide it without a version (empty: no such package).
+    pub provided_by: Vec<String>,
+    /// Who requires it.
+    pub required_by: Vec<String>,
+}
+
+/// One entry of the error report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Problem {
+    /// A selected package that breaks rules.
+    Package(PackageProblem),
+    /// A required name with no package.
+    Name(NameProblem),
+}
+
+/// apk's `ERROR: unable to select packages:` report.
+///
+/// ```
+/// use apk_solver::{ErrorReport, NameProblem, Problem};
+/// let r = ErrorReport::new(vec![Problem::Name(NameProblem {
+///     name: "x".into(), provided_by: vec![], required_by: vec!["world[x]".into()],
+/// })]);
+/// assert_eq!(r.to_string(), "ERROR: unable to select packages:\n  x (no such package):\n    required by: world[x]\n");
+/// assert_eq!(r.error_count(), 1);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorReport {
+    problems: Vec<Problem>,
+}
+
+impl ErrorReport {
+    /// A report listing `problems`.
+    pub fn new(problems: Vec<Problem>) -> ErrorReport {
+        ErrorReport { problems }
+    }
+
+    /// The problems, in apk's order.
+    pub fn problems(&self) -> &[Problem] {
+        &self.problems
+    }
+
+    /// The number of errors; apk's exit status.
+    pub fn error_count(&self) -> usize {
+        self.problems.len()
+    }
+}
+
+/// apk's indented word-wrapping printer: lines wrap before 50 columns, continuation lines
+/// are indented to the column after the label.
+struct Indented<'a> {
+    out: &'a mut String,
+    x: usize,
+    indent: usize,
+}
+
+const WIDTH: usize = 50;
+
+impl<'a> Indented<'a> {
+    fn new(out: &'a mut String, label: &str) -> Indented<'a> {
+        out.push_str("    ");
+        out.push_str(label);
+        let x = 4 + label.len();
+        Indented {
+            out,
+            x,
+            indent: x + 1,
+        }
+    }
+
+    fn word(&mut self, w: &str) {
+        if self.x < self.indent {
+            self.out.push(' ');
+            self.out.push_str(w);
+            self.x += 1 + w.len();
+        } else if self.x + w.len() + 1 >= WIDTH {
+            self.out.push('\n');
+            self.out.push_str(&" ".repeat(self.indent));
+            self.out.push_str(w);
+            self.x = self.indent + w.len();
+        } else {
+            self.out.push(' ');
+            self.out.push_str(w);
+            self.x += 1 + w.len();
+        }
+    }
+
+    fn end(self) {
+        self.out.push('\n');
+    }
+}
+
+fn list(out: &mut String, label: &str, items: &[String]) {
+    if items.is_empty() {
+        return;
+    }
+    let mut ind = Indented::new(out, label);
+    for it in items {
+        ind.word(it);
+    }
+    ind.end();
+}
+
+impl fmt::Display for ErrorReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = String::from("ERROR: unable to select packages:\n");
+        for p in &self.problems {
+            match p {
+                Problem::Package(p) => {
+                    out.push_str(&format!("  {}:\n", p.package));
+                    if p.uninstallable {
+                        out.push_str("    error: uninstallable\n");
+                    }
+                    if let Some(a) = &p.arch {
+                        out.push_str(&format!("    arch: {a}\n"));
+                    }
+                    list(&mut out, "masked in:", &p.masked_in);
+                    list(&mut out, "conflicts:", &p.conflicts);
+                    list(&mut out, "breaks:", &p.breaks);
+                    list(&mut out, "satisfies:", &p.satisfies);
+                }
+                Problem::Name(n) => {
+                    if n.provided_by.is_empty() {
+                        out.push_str(&format!("  {} (no such package):\n", n.name));
+                    } else {
+                        out.push_str(&format!("  {} (virtual):\n", n.name));
+                        let note = "please select one of the 'provided by' packages explicitly";
+                        let mut ind = Indented::new(&mut out, "note:");
+                        for w in note.split(' ') {
+                            ind.word(w);
+                        }
+                        ind.end();
+                        list(&mut out, "provided by:", &n.provided_by);
+                    }
+                    list(&mut out, "required by:", &n.required_by);
+                }
+            }
+        }
+        f.write_str(&out)
+    }
+}
+
+/// Check the selection; `order` is the install order of the selected packages.
+pub(crate) fn check(
+    u: &Universe,
+    sel: &Selection,
+    world: &[Dep],
+    order: &[PkgIdx],
+) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let selected = |p: PkgIdx| sel.selected[p as usize];
+    let sel_providers = |n: NameIdx| -> Vec<Provider> {
+        u.names[n as usize]
+            .providers
+            .iter()
+            .copied()
+            .filter(|p| selected(p.pkg))
+            .collect()
+    };
+    for &p in order {
+        let pkg = &u.pkgs[p as usize];
+        let mut prob = PackageProblem {
+            package: u.pkg_label(p),
+            ..PackageProblem::default()
+        };
+        if !pkg.valid || pkg.bad_arch.is_some() {
+            prob.uninstallable = true;
+            prob.arch = pkg.bad_arch.clone();
+        }
+        let allowed = sel.allowed[p as usize] | 1;
+        if u.tag_mask(p) & allowed == 0 {
+            for (i, r) in u.repos.iter().enumerate() {
+                if pkg.repos & (1 << i) != 0 {
+                    let t = format!("@{}", u.tags[r.tag as usize]);
+                    if !prob.masked_in.contains(&t) {
+                        prob.masked_in.push(t);
+                    }
+                }
+            }
+        } else if !pkg.installed && !u.available(p) {
+            prob.masked_in.push("--no-network".into());
+        }
+        // Same name, other package.
+        for o in &u.names[pkg.name as usize].providers {
+            if o.entry == OWN && o.pkg != p && selected(o.pkg) {
+                prob.conflicts.push(u.pkg_label(o.pkg));
+            }
+        }
+        for (i, pv) in pkg.provides.iter().enumerate() {
+            let me = Provider {
+                pkg: p,
+                entry: i as u32,
+            };
+            for o in sel_providers(pv.name) {
+                if o == me || (u.is_virtual(me) && u.is_virtual(o)) {
+                    continue;
+                }
+                prob.conflicts
+                    .push(format!("{}[{}]", u.pkg_label(o.pkg), pv.text));
+            }
+        }
+        let names: Vec<(NameIdx, Provider)> =
+            std::iter::once((pkg.name, Provider { pkg: p, entry: OWN }))
+                .chain(pkg.provides.iter().enumerate().map(|(i, pv)| {
+                    (
+                        pv.name,
+                        Provider {
+                            pkg: p,
+                            entry: i as u32,
+                        },
+                    )
+                }))
+                .collect();
+        let mut seen_names = Vec::new();
+        for (n, _) in &names {
+            if seen_names.contains(n) {
+                continue;
+            }
+            seen_names.push(*n);
+            let mine: Vec<Provider> = names.iter().filter(|(x, _)| x == n).map(|x| x.1).collect();
+            let judge = |dep: &Dep, who: String, prob: &mut PackageProblem| {
+                let matches = mine.iter().any(|&m| u.version_matches(dep, m));
+                if dep.conflict {
+                    if matches {
+                        prob.breaks.push(format!("{who}[{}]", dep.text));
+                    }
+                } else if matches {
+                    prob.satisfies.push(format!("{who}[{}]", dep.text));
+                } else if !sel_providers(*n).iter().any(|&o| u.version_matches(dep, o)) {
+                    prob.breaks.push(format!("{who}[{}]", dep.text));
+                }
+            };
+            for d in world.iter().filter(|d| d.name == *n) {
+                judge(d, "world".into(), &mut prob);
+            }
+            for &r in &u.names[*n as usize].rdepends {
+                if r == p || !selected(r) {
+                    continue;
+                }
+                for d in u.pkgs[r as usize].depends.iter().filter(|d| d.name == *n) {
+                    judge(d, u.pkg_label(r), &mut prob);
+                }
+            }
+        }
+        if prob.uninstallable
+            || !prob.masked_in.is_empty()
+            || !prob.conflicts.is_empty()
+            || !prob.breaks.is_empty()
+        {
+            problems.push(Problem::Package(prob));
+        }
+    }
+    // Required names that got nothing.
+    let mut missing: Vec<(NameIdx, Vec<String>)> = Vec::new();
+    let mut note = |n: NameIdx, who: String| {
+        if let Some(e) = missing.iter_mut().find(|e| e.0 == n) {
+            e.1.push(who);
+        } else {
+            missing.push((n, vec![who]));
+        }
+    };
+    for d in world {
+        if !d.conflict && sel_providers(d.name).is_empty() {
+            note(d.name, format!("world[{}]", d.text));
+        }
+    }
+    for &p in order {
+        let pkg = &u.pkgs[p as usize];
+        if !pkg.valid || pkg.bad_arch.is_some() {
+            continue;
+        }
+        for d in &pkg.depends {
+            if !d.conflict && sel_providers(d.name).is_empty() {
+                note(d.name, format!("{}[{}]", u.pkg_label(p), d.text));
+            }
+        }
+    }
+    for (n, required_by) in missing {
+        let mut provided_by: Vec<String> = Vec::new();
+        for pr in &u.names[n as usize].providers {
+            let name = u.names[u.pkgs[pr.pkg as usize].name as usize].text.clone();
+            if !provided_by.contains(&name) {
+                provided_by.push(name);
+            }
+        }
+        let all_virtual = u.names[n as usize]
+            .providers
+            .iter()
+            .all(|&pr| u.is_virtual(pr));
+        problems.push(Problem::Name(NameProblem {
+            name: u.names[n as usize].text.clone(),
+            provided_by: if all_virtual { provided_by } else { Vec::new() },
+            required_by,
+        }));
+    }
+    problems
+}
