@@ -57,7 +57,10 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 use flate2::{Decompress, FlushDecompress, Status};
 
-use crate::keys::{KeySet, SignError, SignatureAlgorithm, SigningKey, parse_sign_entry_name};
+use crate::keys::{
+    KeySet, Rejection, SignError, Signature, SignatureAlgorithm, SigningKey, check_signatures,
+    parse_sign_entry_name,
+};
 
 /// The most bytes an index archive may decompress to (1 GiB); more is reported as
 /// [`ReadArchiveError::TooLarge`] (a gzip bomb).
@@ -69,58 +72,9 @@ const DESCRIPTION: &[u8] = b"DESCRIPTION";
 const SIGN_PREFIX: &[u8] = b".SIGN.";
 
 /// One `.SIGN.<ALG>.<key name>` entry of a signed index.
-#[derive(Clone, PartialEq, Eq)]
-pub struct IndexSignature {
-    algorithm: SignatureAlgorithm,
-    key_name: String,
-    signature: Vec<u8>,
-}
+pub type IndexSignature = Signature;
 
-impl IndexSignature {
-    /// The signature algorithm, from the `<ALG>` part of the entry name.
-    pub fn algorithm(&self) -> SignatureAlgorithm {
-        self.algorithm
-    }
-
-    /// The file name of the public key that checks this signature.
-    pub fn key_name(&self) -> &str {
-        &self.key_name
-    }
-
-    /// The raw RSA signature (the entry's contents).
-    pub fn signature(&self) -> &[u8] {
-        &self.signature
-    }
-}
-
-impl fmt::Debug for IndexSignature {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("IndexSignature")
-            .field("algorithm", &self.algorithm)
-            .field("key_name", &self.key_name)
-            .field("signature_len", &self.signature.len())
-            .finish()
-    }
-}
-
-/// Which key and algorithm proved an index authentic; returned by [`IndexArchive::verify`].
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct VerifiedBy {
-    key_name: String,
-    algorithm: SignatureAlgorithm,
-}
-
-impl VerifiedBy {
-    /// The file name of the trusted key whose signature checked out.
-    pub fn key_name(&self) -> &str {
-        &self.key_name
-    }
-
-    /// The algorithm of that signature.
-    pub fn algorithm(&self) -> SignatureAlgorithm {
-        self.algorithm
-    }
-}
+pub use crate::keys::VerifiedBy;
 
 /// A read `APKINDEX.tar.gz`: its signatures, its description and its index text.
 ///
@@ -224,32 +178,13 @@ impl IndexArchive {
     /// no signature's key is trusted and [`VerifyError::BadSignature`] when the deciding
     /// signature does not match the index.
     pub fn verify(&self, keys: &KeySet) -> Result<VerifiedBy, VerifyError> {
-        if self.signatures.is_empty() {
-            return Err(VerifyError::Unsigned);
-        }
-        for sig in &self.signatures {
-            let Some(key) = keys.get(&sig.key_name) else {
-                continue;
-            };
-            let good = self
-                .digests
+        check_signatures(&self.signatures, keys, |alg| {
+            self.digests
                 .iter()
-                .find(|(alg, _)| *alg == sig.algorithm)
-                .is_some_and(|(alg, digest)| key.verify_digest(*alg, digest, &sig.signature));
-            return if good {
-                Ok(VerifiedBy {
-                    key_name: sig.key_name.clone(),
-                    algorithm: sig.algorithm,
-                })
-            } else {
-                Err(VerifyError::BadSignature {
-                    key_name: sig.key_name.clone(),
-                })
-            };
-        }
-        Err(VerifyError::UntrustedKey {
-            key_names: self.signatures.iter().map(|s| s.key_name.clone()).collect(),
+                .find(|(a, _)| *a == alg)
+                .map(|(_, d)| d.as_slice())
         })
+        .map_err(VerifyError::from)
     }
 }
 
@@ -272,6 +207,16 @@ pub enum VerifyError {
         /// The trusted key whose signature failed.
         key_name: String,
     },
+}
+
+impl From<Rejection> for VerifyError {
+    fn from(r: Rejection) -> Self {
+        match r {
+            Rejection::Unsigned => VerifyError::Unsigned,
+            Rejection::UntrustedKey(key_names) => VerifyError::UntrustedKey { key_names },
+            Rejection::BadSignature(key_name) => VerifyError::BadSignature { key_name },
+        }
+    }
 }
 
 /// What is wrong with a tar header or entry; see [`ReadArchiveError::Tar`].
@@ -567,7 +512,7 @@ pub(crate) fn read_archive(data: &[u8], limit: usize) -> Result<IndexArchive, Re
 
     let mut digests = Vec::new();
     for alg in SignatureAlgorithm::ALL {
-        if signatures.iter().any(|s| s.algorithm == alg) {
+        if signatures.iter().any(|s| s.algorithm() == alg) {
             digests.push((alg, alg.digest(&data[signed_range.clone()])));
         }
     }
@@ -602,11 +547,11 @@ fn read_signatures(
         let name = std::str::from_utf8(&entry.name)
             .map_err(|_| ReadArchiveError::NonUtf8SignatureName { offset })?;
         if let Some((algorithm, key_name)) = parse_sign_entry_name(name) {
-            signatures.push(IndexSignature {
+            signatures.push(Signature::new(
                 algorithm,
-                key_name: key_name.to_owned(),
-                signature: member[entry.data].to_vec(),
-            });
+                key_name,
+                member[entry.data].to_vec(),
+            ));
         }
     }
     Ok(())

@@ -158,6 +158,137 @@ impl ParseSignatureAlgorithmError {
     }
 }
 
+/// One `.SIGN.<ALG>.<key name>` entry, in a signed index archive or a package.
+///
+/// ```
+/// use apk_index::keys::{Signature, SignatureAlgorithm};
+/// let sig = Signature::from_entry(".SIGN.RSA256.build.rsa.pub", vec![1, 2, 3]).unwrap();
+/// assert_eq!(sig.algorithm(), SignatureAlgorithm::RsaSha256);
+/// assert_eq!(sig.key_name(), "build.rsa.pub");
+/// assert_eq!(sig.signature(), &[1, 2, 3]);
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Signature {
+    algorithm: SignatureAlgorithm,
+    key_name: String,
+    signature: Vec<u8>,
+}
+
+impl Signature {
+    /// A signature by the key named `key_name`.
+    pub fn new(
+        algorithm: SignatureAlgorithm,
+        key_name: impl Into<String>,
+        signature: Vec<u8>,
+    ) -> Self {
+        Signature {
+            algorithm,
+            key_name: key_name.into(),
+            signature,
+        }
+    }
+
+    /// The signature held by an archive entry named `.SIGN.<ALG>.<key name>`, or `None` when
+    /// the name is not that of a supported signature (see [`parse_sign_entry_name`]).
+    pub fn from_entry(entry_name: &str, signature: Vec<u8>) -> Option<Self> {
+        parse_sign_entry_name(entry_name)
+            .map(|(algorithm, key_name)| Signature::new(algorithm, key_name, signature))
+    }
+
+    /// The signature algorithm, from the `<ALG>` part of the entry name.
+    pub fn algorithm(&self) -> SignatureAlgorithm {
+        self.algorithm
+    }
+
+    /// The file name of the public key that checks this signature.
+    pub fn key_name(&self) -> &str {
+        &self.key_name
+    }
+
+    /// The raw RSA signature (the entry's contents).
+    pub fn signature(&self) -> &[u8] {
+        &self.signature
+    }
+}
+
+impl fmt::Debug for Signature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Signature")
+            .field("algorithm", &self.algorithm)
+            .field("key_name", &self.key_name)
+            .field("signature_len", &self.signature.len())
+            .finish()
+    }
+}
+
+/// Which trusted key and algorithm proved an index or package authentic.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifiedBy {
+    key_name: String,
+    algorithm: SignatureAlgorithm,
+}
+
+impl VerifiedBy {
+    /// The file name of the trusted key whose signature checked out.
+    pub fn key_name(&self) -> &str {
+        &self.key_name
+    }
+
+    /// The algorithm of that signature.
+    pub fn algorithm(&self) -> SignatureAlgorithm {
+        self.algorithm
+    }
+}
+
+/// Why a set of signatures did not prove something authentic; see [`check_signatures`].
+/// Callers turn it into their own error ("index is not signed", "package is not signed", …).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Rejection {
+    /// There is no (supported) signature.
+    Unsigned,
+    /// No signature is by a trusted key; the key names of all signatures, in order.
+    UntrustedKey(Vec<String>),
+    /// The first signature by a trusted key does not match; that key's name.
+    BadSignature(String),
+}
+
+/// apk's rule for signed archives: signatures are tried in order, those whose key is not in
+/// `keys` are skipped, and the first one whose key is trusted decides. `digest` gives the digest
+/// of the signed bytes for an algorithm (`None` if it was not computed, which fails the check).
+///
+/// ```
+/// use apk_index::keys::{check_signatures, KeySet, Rejection};
+/// assert_eq!(check_signatures(&[], &KeySet::new(), |_| None), Err(Rejection::Unsigned));
+/// ```
+pub fn check_signatures<'d>(
+    signatures: &[Signature],
+    keys: &KeySet,
+    digest: impl Fn(SignatureAlgorithm) -> Option<&'d [u8]>,
+) -> Result<VerifiedBy, Rejection> {
+    if signatures.is_empty() {
+        return Err(Rejection::Unsigned);
+    }
+    for sig in signatures {
+        let Some(key) = keys.get(&sig.key_name) else {
+            continue;
+        };
+        let good = digest(sig.algorithm)
+            .is_some_and(|d| key.verify_digest(sig.algorithm, d, &sig.signature));
+        return if good {
+            Ok(VerifiedBy {
+                key_name: sig.key_name.clone(),
+                algorithm: sig.algorithm,
+            })
+        } else {
+            Err(Rejection::BadSignature(sig.key_name.clone()))
+        };
+    }
+    Err(Rejection::UntrustedKey(
+        signatures.iter().map(|s| s.key_name.clone()).collect(),
+    ))
+}
+
 /// Splits a signature entry name `.SIGN.<ALG>.<key name>` into its algorithm and key name.
 ///
 /// Returns `None` when `name` is not a signature entry, when the algorithm is not supported

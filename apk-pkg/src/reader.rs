@@ -27,7 +27,9 @@ use std::io::{self, BufRead, BufReader, Read};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use apk_index::keys::{KeySet, SignatureAlgorithm, parse_sign_entry_name};
+use apk_index::keys::{
+    KeySet, Rejection, SignatureAlgorithm, check_signatures, parse_sign_entry_name,
+};
 use apk_index::{
     Checksum, ChecksumForm, PackageInfo, ParsePkgInfoError, ParsePkgInfoErrorKind, Rules,
 };
@@ -275,55 +277,9 @@ pub enum VerifyPackageError {
 }
 
 /// One `.SIGN.<ALG>.<key name>` entry of a package.
-#[derive(Clone, PartialEq, Eq)]
-pub struct PackageSignature {
-    algorithm: SignatureAlgorithm,
-    key_name: String,
-    signature: Vec<u8>,
-}
+pub type PackageSignature = apk_index::keys::Signature;
 
-impl PackageSignature {
-    /// The algorithm from the entry name.
-    pub fn algorithm(&self) -> SignatureAlgorithm {
-        self.algorithm
-    }
-    /// The file name of the public key that checks this signature.
-    pub fn key_name(&self) -> &str {
-        &self.key_name
-    }
-    /// The raw RSA signature.
-    pub fn signature(&self) -> &[u8] {
-        &self.signature
-    }
-}
-
-impl fmt::Debug for PackageSignature {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PackageSignature")
-            .field("algorithm", &self.algorithm)
-            .field("key_name", &self.key_name)
-            .field("signature_len", &self.signature.len())
-            .finish()
-    }
-}
-
-/// Which key and algorithm proved a package authentic.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VerifiedBy {
-    key_name: String,
-    algorithm: SignatureAlgorithm,
-}
-
-impl VerifiedBy {
-    /// The file name of the trusted key.
-    pub fn key_name(&self) -> &str {
-        &self.key_name
-    }
-    /// The algorithm of the signature that checked out.
-    pub fn algorithm(&self) -> SignatureAlgorithm {
-        self.algorithm
-    }
-}
+pub use apk_index::keys::VerifiedBy;
 
 /// The digests of the signed bytes, one per algorithm the signatures use.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -348,28 +304,10 @@ fn verify_signatures(
     digests: &SignedDigests,
     keys: &KeySet,
 ) -> Result<VerifiedBy, VerifyPackageError> {
-    if signatures.is_empty() {
-        return Err(VerifyPackageError::Unsigned);
-    }
-    for sig in signatures {
-        if let Some(key) = keys.get(&sig.key_name) {
-            let ok = digests
-                .get(sig.algorithm)
-                .is_some_and(|d| key.verify_digest(sig.algorithm, d, &sig.signature));
-            return if ok {
-                Ok(VerifiedBy {
-                    key_name: sig.key_name.clone(),
-                    algorithm: sig.algorithm,
-                })
-            } else {
-                Err(VerifyPackageError::BadSignature {
-                    key: sig.key_name.clone(),
-                })
-            };
-        }
-    }
-    Err(VerifyPackageError::UntrustedKey {
-        names: signatures.iter().map(|s| s.key_name.clone()).collect(),
+    check_signatures(signatures, keys, |alg| digests.get(alg)).map_err(|r| match r {
+        Rejection::UntrustedKey(names) => VerifyPackageError::UntrustedKey { names },
+        Rejection::BadSignature(key) => VerifyPackageError::BadSignature { key },
+        _ => VerifyPackageError::Unsigned,
     })
 }
 
@@ -605,7 +543,7 @@ impl Hashers {
 
     /// SHA-1 plus whatever the signatures need.
     fn for_signatures(signatures: &[PackageSignature]) -> Hashers {
-        let uses = |alg| signatures.iter().any(|s| s.algorithm == alg);
+        let uses = |alg| signatures.iter().any(|s| s.algorithm() == alg);
         Hashers {
             sha1: Some(Sha1::new()),
             sha256: uses(SignatureAlgorithm::RsaSha256).then(Sha256::new),
@@ -1278,11 +1216,8 @@ impl<R: BufRead> PackageReader<R> {
         let data = self.read_small(size, MAX_SIGNATURE)?;
         let name = String::from_utf8_lossy(entry.name()).into_owned();
         if let Some((algorithm, key_name)) = parse_sign_entry_name(&name) {
-            self.signatures.push(PackageSignature {
-                algorithm,
-                key_name: key_name.to_owned(),
-                signature: data,
-            });
+            self.signatures
+                .push(PackageSignature::new(algorithm, key_name, data));
         }
         Ok(())
     }
