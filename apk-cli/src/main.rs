@@ -5,6 +5,9 @@
 //! * This file holds the top-level [`Cli`] (apk's global options plus one subcommand per
 //!   applet), turns the raw flags into a validated [`Global`] configuration once, and maps the
 //!   outcome to an exit code.
+//! * `--test-repo` (or another `--test-*` option, or `add`/`del`/`upgrade`/`fix` as the
+//!   command) switches to the solver test mode of apk-tools 2's test binary ([`test_mode`]),
+//!   which has its own argument syntax and bypasses clap.
 //! * Each applet lives in its own module ([`version`], [`verify`], [`mkpkg`], [`extract`],
 //!   [`index`]) with its own clap options struct, its own validated configuration and one entry function, `run`, which writes
 //!   its transcript to the writer it is given and returns the exit code.
@@ -18,13 +21,15 @@
 //! * `1`: a fatal error; the whole error chain is printed once on stderr as `ERROR: …`.
 //! * `2`: a command-line usage error (reported by clap).
 //! * Applets that check several things exit with the number of failures, capped at 255:
-//!   `version -c` (invalid versions) and `verify` (files that did not verify).
+//!   `version -c` (invalid versions) and `verify` (files that did not verify); the solver
+//!   test mode exits with the number of solver errors, as apk does.
 //!
 //! A closed stdout (`apk-rs … | head`) is not an error: the program stops writing and exits 0.
 
 mod extract;
 mod index;
 mod mkpkg;
+mod test_mode;
 mod verify;
 mod version;
 
@@ -135,6 +140,15 @@ fn main() -> ExitCode {
 
 /// Parses the command line and runs the applet.
 fn run() -> anyhow::Result<ExitCode> {
+    let args: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    if test_mode::requested(&args) {
+        let mut out = io::stdout().lock();
+        let mut err = io::stderr().lock();
+        return test_mode::run(&args, &mut out, &mut err);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {

@@ -5,6 +5,14 @@ use std::str::FromStr;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::engine::{GeneralPurpose, GeneralPurposeConfig};
+
+/// Standard base64 that ignores stray low bits in the last character, as apk-tools' decoder
+/// does (so `…yysF=` and `…yysE=` are the same digest).
+const BASE64_LENIENT: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_allow_trailing_bits(true),
+);
 
 /// The hash function behind a [`Checksum`], as far as its text form tells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -138,13 +146,33 @@ impl Checksum {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn parse(text: &[u8]) -> Result<Checksum, ParseChecksumError> {
-        Self::parse_inner(text).map_err(|kind| ParseChecksumError {
+        Self::parse_inner(text, false).map_err(|kind| ParseChecksumError {
             text: String::from_utf8_lossy(text).into_owned(),
             kind,
         })
     }
 
-    fn parse_inner(text: &[u8]) -> Result<Checksum, ParseChecksumErrorKind> {
+    /// Parse the way apk-tools reads a `C:` field: like [`Checksum::parse`], except that a
+    /// base64 form whose last character carries stray low bits is accepted and means the
+    /// digest those bits are dropped from. Two such spellings of one digest are one package
+    /// identity to apk. The result prints in canonical form, so it may not print back as read.
+    ///
+    /// ```
+    /// use apk_index::Checksum;
+    /// let odd = b"Q1hdUpqRv5mYgJEqW52UmVsvmyysF=";
+    /// assert!(Checksum::parse(odd).is_err());
+    /// let c = Checksum::parse_lenient(odd)?;
+    /// assert_eq!(c, Checksum::parse(b"Q1hdUpqRv5mYgJEqW52UmVsvmyysE=")?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn parse_lenient(text: &[u8]) -> Result<Checksum, ParseChecksumError> {
+        Self::parse_inner(text, true).map_err(|kind| ParseChecksumError {
+            text: String::from_utf8_lossy(text).into_owned(),
+            kind,
+        })
+    }
+
+    fn parse_inner(text: &[u8], lenient: bool) -> Result<Checksum, ParseChecksumErrorKind> {
         let mut bytes = [0u8; 32];
         let (form, body) = match text {
             [b'Q', b'1', rest @ ..] => (ChecksumForm::Q1, rest),
@@ -162,9 +190,12 @@ impl Checksum {
                 if body.len() != 28 && body.len() != 44 {
                     return Err(ParseChecksumErrorKind::BadLength);
                 }
-                BASE64
-                    .decode_slice(body, &mut bytes)
-                    .map_err(|_| ParseChecksumErrorKind::BadBase64)?
+                let decoded = if lenient {
+                    BASE64_LENIENT.decode_slice(body, &mut bytes)
+                } else {
+                    BASE64.decode_slice(body, &mut bytes)
+                };
+                decoded.map_err(|_| ParseChecksumErrorKind::BadBase64)?
             }
             ChecksumForm::X1 | ChecksumForm::X2 | ChecksumForm::Md5Hex => {
                 if body.len() % 2 != 0 || body.len() > 64 {

@@ -683,7 +683,9 @@ impl<'t, 'o> Parser<'t, 'o> {
                     self.problem(line, IndexProblemKind::InvalidVersion(text.to_owned()));
                 }
             }
-            b'C' => match Checksum::parse(self.str(v).as_bytes()) {
+            // apk-tools' decoder ignores stray low bits of base64, so such an identity is
+            // the canonical one (and may make two records one package).
+            b'C' => match Checksum::parse_lenient(self.str(v).as_bytes()) {
                 Ok(c) => e.identity = Some(c),
                 Err(_) => self.problem(line, IndexProblemKind::BadChecksum),
             },

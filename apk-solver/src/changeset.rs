@@ -129,9 +129,51 @@ pub struct Changeset {
     pub(crate) selected: Vec<PkgIdx>,
     installed_size: u64,
     package_count: usize,
+    differs: Option<Difference>,
 }
 
+/// Why a changeset is not the one apk-tools would print.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Difference {
+    /// apk-tools' greedy pass finds no valid selection; the complete search did.
+    ApkFails,
+    /// The complete search chose other packages than apk-tools' (valid) choice.
+    OtherChoice,
+}
+
+/// The note for [`Difference::ApkFails`], first line of the transcript.
+pub(crate) const NOTE_APK_FAILS: &str = "NOTE: apk-tools would fail with 'unable to select packages' here; this selection was found by apk-rs's complete (CDCL) solver";
+/// The note for [`Difference::OtherChoice`].
+pub(crate) const NOTE_OTHER_CHOICE: &str =
+    "NOTE: apk-rs's complete (CDCL) solver chose other packages than apk-tools would";
+
 impl Changeset {
+    /// Whether this changeset is not what apk-tools would print: apk-tools cannot solve the
+    /// world (the default [`Engine::Auto`](crate::Engine::Auto) fell back to the complete
+    /// search), or [`Engine::Cdcl`](crate::Engine::Cdcl) chose other packages than apk's
+    /// greedy pass. [`Changeset::note`] says which; [`Changeset::transcript`] starts with it.
+    pub fn differs_from_apk(&self) -> bool {
+        self.differs.is_some()
+    }
+
+    /// The `NOTE: …` line (without newline) explaining why the changeset differs from
+    /// apk-tools', if it does.
+    ///
+    /// * `NOTE: apk-tools would fail with 'unable to select packages' here; this selection
+    ///   was found by apk-rs's complete (CDCL) solver`
+    /// * `NOTE: apk-rs's complete (CDCL) solver chose other packages than apk-tools would`
+    pub fn note(&self) -> Option<&'static str> {
+        self.differs.map(|d| match d {
+            Difference::ApkFails => NOTE_APK_FAILS,
+            Difference::OtherChoice => NOTE_OTHER_CHOICE,
+        })
+    }
+
+    pub(crate) fn with_difference(mut self, d: Option<Difference>) -> Changeset {
+        self.differs = d;
+        self
+    }
+
     /// The changes, in the order apk applies them.
     pub fn changes(&self) -> &[Change] {
         &self.changes
@@ -172,9 +214,15 @@ impl Changeset {
         )
     }
 
-    /// The whole transcript apk-tools 3.0 prints for a simulated commit.
+    /// The whole transcript apk-tools 3.0 prints for a simulated commit, preceded by the
+    /// [`note`](Changeset::note) line when the changeset differs from apk-tools'.
     pub fn transcript(&self) -> String {
-        let mut out = self.change_lines();
+        let mut out = String::new();
+        if let Some(note) = self.note() {
+            out.push_str(note);
+            out.push('\n');
+        }
+        out.push_str(&self.change_lines());
         out.push_str(&self.summary());
         out.push('\n');
         out
@@ -435,6 +483,7 @@ pub(crate) fn build(
         selected: order.to_vec(),
         installed_size,
         package_count,
+        differs: None,
     }
 }
 

@@ -99,6 +99,8 @@ pub struct Invocation {
     pub test_instdb: Option<String>,
     /// `--test-world`.
     pub test_world: Option<String>,
+    /// `--arch`, repeatable: the accepted architectures (default: this machine's).
+    pub arch: Vec<String>,
 }
 
 /// Returned by [`Invocation::parse`].
@@ -148,6 +150,7 @@ impl Invocation {
             test_repos: Vec::new(),
             test_instdb: None,
             test_world: None,
+            arch: Vec::new(),
         };
         let mut applet: Option<Applet> = None;
         let mut it = args.into_iter();
@@ -198,7 +201,11 @@ impl Invocation {
                 "--test-world" => inv.test_world = Some(value(&a)?),
                 "-s" | "--simulate" | "--allow-untrusted" | "--no-cache" | "-q" | "--quiet"
                 | "--no-scripts" | "--interactive" | "--no-progress" => {}
-                "--root" | "-p" | "--arch" | "--repository" | "-X" | "--cache-dir" => {
+                "--arch" => {
+                    let v = value(&a)?;
+                    inv.arch.push(v);
+                }
+                "--root" | "-p" | "--repository" | "-X" | "--cache-dir" => {
                     value(&a)?;
                 }
                 s if s.starts_with("--root-tmpfs") || s.starts_with("--root=") => {}
@@ -228,7 +235,11 @@ impl Invocation {
     pub fn solver_options(&self) -> SolverOptions {
         SolverOptions {
             rules: Rules::V3,
-            arches: vec![default_arch().to_owned()],
+            arches: if self.arch.is_empty() {
+                vec![default_arch().to_owned()]
+            } else {
+                self.arch.clone()
+            },
             no_network: self.no_network,
         }
     }
@@ -580,6 +591,11 @@ pub fn run(
             if !kept.is_empty() {
                 out.push_str("World updated, but the following packages are not removed due to:\n");
                 out.push_str(&kept);
+                out.push('\n');
+            }
+            // apk-tools would have failed here: say so before the changes (Changeset::note).
+            if let Some(note) = cs.note() {
+                out.push_str(note);
                 out.push('\n');
             }
             out.push_str(&cs.change_lines());

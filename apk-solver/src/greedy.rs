@@ -11,6 +11,8 @@ use std::collections::{HashSet, VecDeque};
 use crate::model::{Dep, NameIdx, OWN, PkgIdx, Provider, Universe};
 use crate::task::{F_AVAILABLE, F_INSTALLED, F_LATEST, F_UPGRADE, SolverTask};
 
+pub(crate) mod guide;
+
 /// The outcome of one engine run: what is selected, and the state the changeset and the
 /// error report need.
 #[derive(Debug, Clone)]
@@ -518,8 +520,11 @@ impl<'u> State<'u> {
             ord = ord
                 .then(tag_pref(a.pkg, sa).cmp(&tag_pref(b.pkg, sb)))
                 .then(pa.priority.cmp(&pb.priority));
-            // v3: the installed package is not preferred through a provided name.
-            if flags & F_UPGRADE == 0 && a.entry == OWN && b.entry == OWN {
+            // v3: through a provided name the installed package is preferred only over
+            // other versions of itself (`so:libX11.so.6=6.3.0` keeps the installed libx11;
+            // `wine=1` provided by an installed `wine-staging` does not beat `wine`).
+            let same_package = pa.name == pb.name && !u.is_virtual(a) && !u.is_virtual(b);
+            if flags & F_UPGRADE == 0 && ((a.entry == OWN && b.entry == OWN) || same_package) {
                 ord = ord.then(pa.installed.cmp(&pb.installed));
             }
         }

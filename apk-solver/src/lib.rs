@@ -18,15 +18,23 @@
 //! * [`command`]: apk's solving commands (`add`, `del`, `upgrade`, `fix`) on top of the
 //!   solver, producing the exact transcript apk-tools prints.
 //!
-//! # Why a greedy engine first
+//! # Why a greedy engine first, and a complete one second
 //!
 //! apk-tools does not search: it decides one name at a time in a fixed order with a fixed
 //! preference list (spec section 9). To print the same transcript we must make the same
-//! choices, including the same failures, so the default [`Engine::Greedy`] reimplements that
-//! documented pass. The result is then checked against every rule; whatever breaks a rule
-//! becomes the error report, so a returned changeset always satisfies world. A complete engine
-//! (CDCL) for the cases where the greedy pass fails although a solution exists can be added
-//! as another [`Engine`] variant.
+//! choices, so [`Engine::Greedy`] reimplements that documented pass. The result is then
+//! checked against every rule; whatever breaks a rule becomes the error report, so a returned
+//! changeset always satisfies world.
+//!
+//! The greedy pass can fail although a solution exists (the newest version of a package
+//! needs something that clashes deep down, where an older one would do). [`Engine::Cdcl`]
+//! encodes the same rules as clauses and searches with conflict-driven learning, deciding in
+//! apk's preference order so that it returns apk's selection whenever that one is valid. The
+//! default, [`Engine::Auto`], runs the greedy pass and only when it fails tries the complete
+//! search: a selection found that way is marked [`Changeset::differs_from_apk`] and its
+//! transcript starts with a `NOTE:` line ([`Changeset::note`]); when the search finds nothing
+//! either, the error is apk's report. Every selection, whichever engine made it, goes through
+//! the same rule check before it is returned.
 //!
 //! # Example
 //!
@@ -46,6 +54,7 @@
 
 #![deny(missing_docs)]
 
+mod cdcl;
 mod changeset;
 pub mod command;
 mod greedy;
@@ -60,6 +69,7 @@ pub use model::{Repository, RepositoryKind, SolverOptions};
 pub use report::{ErrorReport, NameProblem, PackageProblem, Problem};
 pub use task::{Engine, NameFlags, SolverFlags, SolverTask};
 
+use changeset::Difference;
 use greedy::{Greedy, SolveEngine};
 use model::{Dep, Universe};
 
@@ -174,18 +184,58 @@ impl Solver {
                     dep
                 })
                 .collect();
-            let selection = match task.engine {
-                Engine::Greedy => Greedy.run(u, &world, task),
-            };
             let world_names: Vec<_> = world
                 .iter()
                 .filter(|d| !d.conflict)
                 .map(|d| d.name)
                 .collect();
-            let order = changeset::install_order(u, &selection, &world_names);
-            let problems = report::check(u, &selection, &world, &order);
+            let check = |sel: &greedy::Selection| {
+                let order = changeset::install_order(u, sel, &world_names);
+                let problems = report::check(u, sel, &world, &order);
+                (order, problems)
+            };
+            let (selection, (order, problems)) = match task.engine {
+                Engine::Greedy | Engine::Auto => {
+                    let sel = Greedy.run(u, &world, task);
+                    let checked = check(&sel);
+                    (sel, checked)
+                }
+                Engine::Cdcl => {
+                    let run = cdcl::run(u, &world, task, &|sel| check(sel).1.is_empty());
+                    let found = run.found.map(|sel| {
+                        let checked = check(&sel);
+                        (sel, checked)
+                    });
+                    match found {
+                        Some((sel, (order, problems))) if problems.is_empty() => {
+                            let diff = if !run.greedy_valid {
+                                Some(Difference::ApkFails)
+                            } else if sel.selected != run.greedy.selected {
+                                Some(Difference::OtherChoice)
+                            } else {
+                                None
+                            };
+                            return Ok(changeset::build(u, &sel, &order, &u.installed_order)
+                                .with_difference(diff));
+                        }
+                        _ => {
+                            let checked = check(&run.greedy);
+                            (run.greedy, checked)
+                        }
+                    }
+                }
+            };
             if problems.is_empty() {
                 return Ok(changeset::build(u, &selection, &order, &u.installed_order));
+            }
+            if task.engine == Engine::Auto
+                && let Some(sel) = cdcl::run(u, &world, task, &|sel| check(sel).1.is_empty()).found
+            {
+                let (order, problems) = check(&sel);
+                if problems.is_empty() {
+                    return Ok(changeset::build(u, &sel, &order, &u.installed_order)
+                        .with_difference(Some(Difference::ApkFails)));
+                }
             }
             if task.force_broken_world {
                 let before = world_deps.len();

@@ -156,6 +156,24 @@ pub(crate) struct RepoInfo {
     pub available: bool,
 }
 
+/// How packages are told apart while building the view.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum PkgKey {
+    /// By identity bytes (the normal case).
+    Identity(Vec<u8>),
+    /// No identity: by name and version.
+    NameVersion(NameIdx, String),
+}
+
+impl PkgKey {
+    fn new(name: NameIdx, version: &str, identity: Option<apk_index::Checksum>) -> PkgKey {
+        match identity {
+            Some(c) => PkgKey::Identity(c.as_bytes().to_vec()),
+            None => PkgKey::NameVersion(name, version.to_owned()),
+        }
+    }
+}
+
 /// Everything the engines read: immutable once built.
 #[derive(Debug, Clone)]
 pub(crate) struct Universe {
@@ -187,7 +205,9 @@ impl Universe {
             broken_indexes: false,
             installed_order: Vec::new(),
         };
-        let mut by_key: HashMap<(NameIdx, String, Option<String>), PkgIdx> = HashMap::new();
+        // apk-tools identifies a package by its identity alone: a later record with the
+        // identity of an earlier one is the same package, whatever its name says.
+        let mut by_key: HashMap<PkgKey, PkgIdx> = HashMap::new();
         for (ri, repo) in repositories.iter().enumerate().take(63) {
             let tag = repo.tag.as_deref().map_or(0, |t| u.tag_id(t));
             let available = match repo.kind {
@@ -198,14 +218,10 @@ impl Universe {
             for i in 0..repo.index.len() {
                 let p = repo.index.package(i);
                 let mut valid = repo.index.is_installable(i);
-                let key = (
-                    u.intern(p.name()),
-                    p.version().to_owned(),
-                    p.identity().map(|c| c.to_string()),
-                );
+                let key = PkgKey::new(u.intern(p.name()), p.version(), p.identity());
                 // A record whose identity did not parse is its own package: two such records
                 // cannot be told apart from different ones.
-                if key.2.is_some()
+                if matches!(key, PkgKey::Identity(_))
                     && let Some(&existing) = by_key.get(&key)
                 {
                     u.pkgs[existing as usize].repos |= 1 << ri;
@@ -226,11 +242,7 @@ impl Universe {
         }
         for info in &installed.packages {
             let name = u.intern(&info.name);
-            let key = (
-                name,
-                info.version.clone(),
-                info.identity.as_ref().map(|c| c.to_string()),
-            );
+            let key = PkgKey::new(name, &info.version, info.identity);
             let tag = info.repository_tag.as_deref().map_or(0, |t| u.tag_id(t));
             if let Some(&existing) = by_key.get(&key) {
                 let p = &mut u.pkgs[existing as usize];

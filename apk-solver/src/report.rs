@@ -277,7 +277,17 @@ pub(crate) fn check(
                 judge(d, "world".into(), &mut prob);
             }
             for &r in &u.names[*n as usize].rdepends {
-                if r == p || !selected(r) {
+                if r == p {
+                    // A dependency on one of its own names: a conflict there is ignored, but
+                    // a requirement nothing selected meets still breaks.
+                    for d in pkg.depends.iter().filter(|d| d.name == *n && !d.conflict) {
+                        if !sel_providers(*n).iter().any(|&o| u.version_matches(d, o)) {
+                            prob.breaks.push(format!("{}[{}]", u.pkg_label(p), d.text));
+                        }
+                    }
+                    continue;
+                }
+                if !selected(r) {
                     continue;
                 }
                 for d in u.pkgs[r as usize].depends.iter().filter(|d| d.name == *n) {

@@ -87,19 +87,31 @@ impl NameFlags {
     }
 }
 
-/// The greedy engine matches apk-tools 3.0 exactly; further engines (a CDCL core that also
-/// finds solutions the greedy pass misses) plug in here.
+/// Which engine decides the selection.
+///
+/// * [`Engine::Greedy`] reimplements apk-tools 3.0's pass: same choices, same failures.
+/// * [`Engine::Cdcl`] searches completely (clauses plus conflict-driven learning) with apk's
+///   preference order as its decision order; when apk's choice is valid it returns the same
+///   packages, otherwise it may find a selection apk-tools misses.
+/// * [`Engine::Auto`] (the default) runs the greedy pass and only when that selection breaks
+///   a rule tries the complete search; a selection found that way is marked with
+///   [`Changeset::differs_from_apk`](crate::Changeset::differs_from_apk). When neither finds
+///   one, the error report is apk's (the greedy pass's).
 ///
 /// ```
 /// use apk_solver::Engine;
-/// assert_eq!(Engine::default(), Engine::Greedy);
+/// assert_eq!(Engine::default(), Engine::Auto);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum Engine {
-    /// apk-tools' deterministic greedy pass (spec section 9).
+    /// Greedy first, then the complete search when the greedy selection fails.
     #[default]
+    Auto,
+    /// apk-tools' deterministic greedy pass only (spec section 9).
     Greedy,
+    /// The complete (CDCL) search only.
+    Cdcl,
 }
 
 /// One solver run: the world and the flags of the command.

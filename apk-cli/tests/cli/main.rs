@@ -4,6 +4,7 @@
 mod help;
 mod mkpkg;
 mod pkgcmds;
+mod solver;
 mod util;
 mod verify;
 mod version;

@@ -8,6 +8,7 @@
 //! Without `APK_CORPUS` the test is skipped with a note; with `APK_CORPUS` set but the
 //! scenarios unreadable, it fails.
 
+mod props;
 mod real;
 
 use std::fs;
@@ -18,9 +19,30 @@ use apk_solver::command::{Invocation, read_installed, run};
 use apk_solver::{Repository, RepositoryKind};
 
 /// Scenarios of `v3/solver` known to pass; raise it when more pass.
-const V3_FLOOR: usize = 92;
+const V3_FLOOR: usize = 95;
 /// Scenarios of `v2/solver` known to pass; raise it when more pass.
-const V2_FLOOR: usize = 66;
+const V2_FLOOR: usize = 68;
+
+/// `v2/solver` scenarios whose expected output only apk-tools 2.14 prints: we print
+/// apk-tools 3.0's text (or cannot reproduce 2.14's test binary), so they are reported apart.
+const V2_ONLY: &[(&str, &str)] = &[
+    (
+        "basic8",
+        "2.14's test binary stamps `add -t` virtual packages with a fixed clock",
+    ),
+    (
+        "pinning14",
+        "2.14 says 'child dependency' where 3.0 says 'package dependency'",
+    ),
+    (
+        "selfupgrade1",
+        "2.14 says 'Upgrading critical system libraries and apk-tools:', 3.0 'Preupgrading:'",
+    ),
+    (
+        "selfupgrade2",
+        "2.14 says 'Upgrading critical system libraries and apk-tools:', 3.0 'Preupgrading:'",
+    ),
+];
 
 struct Scenario {
     args: Vec<String>,
@@ -197,7 +219,7 @@ fn run_suite(label: &str, dir: &Path, v2: bool) -> Result<(usize, usize), String
     if tests.is_empty() {
         return Err(format!("{}: no scenarios", dir.display()));
     }
-    let (mut passed, mut failed) = (0, 0);
+    let (mut passed, mut failed, mut only_v2) = (0, 0, 0);
     for t in &tests {
         let name = t
             .file_stem()
@@ -223,11 +245,20 @@ fn run_suite(label: &str, dir: &Path, v2: bool) -> Result<(usize, usize), String
             None => passed += 1,
             Some(why) => {
                 failed += 1;
-                println!("{label} FAIL {name}: {why}");
+                match V2_ONLY.iter().find(|(n, _)| v2 && *n == name) {
+                    Some((_, reason)) => {
+                        only_v2 += 1;
+                        println!("{label} 2.14-only {name}: {reason} ({why})");
+                    }
+                    None => println!("{label} FAIL {name}: {why}"),
+                }
             }
         }
     }
     println!("{label}: {passed} passed, {failed} failed");
+    if only_v2 > 0 {
+        println!("{label}: {only_v2} of the failures are 2.14-only output (see above)");
+    }
     Ok((passed, failed))
 }
 

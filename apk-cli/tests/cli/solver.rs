@@ -1,0 +1,304 @@
+//! The solver test mode (`apk-rs --test-repo …`) against apk-tools' own solver scenarios
+//! (`$APK_CORPUS/../apk-tests/{v2,v3}/solver/*.test`), run through the built binary.
+//!
+//! The `v2` scenarios are written for apk-tools 2's test binary and run unchanged: their
+//! `@ARGS` lines are the command line. The `v3` ones describe a root instead; they are mapped
+//! onto the same options: `@REPO [@tag] F` → `--test-repo [tag:]F`, `@CACHE F` →
+//! `--test-repo !F`, `@INSTALLED F` → `--test-instdb F`, `@WORLD A B` → `--test-world "A B"`,
+//! followed by `@ARGS`. Each runs in the scenario directory (file names are relative) and its
+//! combined stdout and stderr must equal `@EXPECT` (for `v2`, after normalising the size in
+//! apk-tools 2.14's `OK: 0 MiB in N packages`).
+//!
+//! Pass counts must reach the floors of apk-solver's library harness
+//! (`apk-solver/tests/harness/main.rs`): the binary adds argument handling, file loading and
+//! the stdout/stderr split on top of the same library, and must lose nothing.
+//!
+//! Without `APK_CORPUS` the tests are skipped with a note; with it set but the scenarios
+//! unreadable, they fail.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Passing `v3/solver` scenarios, as in apk-solver's harness.
+const V3_FLOOR: usize = 95;
+/// Passing `v2/solver` scenarios, as in apk-solver's harness (the other 4 expect
+/// apk-tools 2.14-only output).
+const V2_FLOOR: usize = 68;
+
+/// The scenario root, or `None` (with a note) without `APK_CORPUS`.
+fn scenarios_root() -> Option<PathBuf> {
+    let Some(corpus) = std::env::var_os("APK_CORPUS").filter(|c| !c.is_empty()) else {
+        eprintln!("note: APK_CORPUS is not set; skipping the solver scenarios through apk-rs");
+        return None;
+    };
+    let root = PathBuf::from(corpus).join("..").join("apk-tests");
+    assert!(
+        root.join("v3").join("solver").is_dir() && root.join("v2").join("solver").is_dir(),
+        "APK_CORPUS is set but {} holds no solver scenarios",
+        root.display()
+    );
+    Some(root)
+}
+
+/// Split a directive line the way a shell would, for the simple quoting the scenarios use.
+fn shell_split(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut quote: Option<char> = None;
+    for c in line.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => cur.push(c),
+            (None, '"' | '\'') => {
+                quote = Some(c);
+                in_word = true;
+            }
+            (None, c) if c.is_whitespace() => {
+                if in_word {
+                    out.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            (None, c) => {
+                cur.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        out.push(cur);
+    }
+    out
+}
+
+/// A scenario as a command line for `apk-rs` plus the expected combined output.
+struct Scenario {
+    args: Vec<String>,
+    expect: String,
+}
+
+/// Read a scenario file; `v3` directives become test-mode options.
+fn parse_scenario(text: &str) -> Scenario {
+    let mut options: Vec<String> = Vec::new();
+    let mut args: Vec<String> = Vec::new();
+    let mut world: Vec<String> = Vec::new();
+    let mut lines = text.lines();
+    let mut in_args = false;
+    for line in lines.by_ref() {
+        if line == "@EXPECT" {
+            break;
+        }
+        let directive = |name: &str| line.strip_prefix(name);
+        if let Some(rest) = directive("@ARGS") {
+            args.extend(shell_split(rest));
+            in_args = true;
+            continue;
+        }
+        in_args &= !line.starts_with('@');
+        if let Some(rest) = directive("@REPO") {
+            let parts = shell_split(rest);
+            options.push("--test-repo".into());
+            match parts.as_slice() {
+                [tag, file] if tag.starts_with('@') => {
+                    options.push(format!("{}:{file}", &tag[1..]));
+                }
+                _ => options.push(parts.join(" ")),
+            }
+        } else if let Some(rest) = directive("@CACHE") {
+            options.push("--test-repo".into());
+            options.push(format!("!{}", rest.trim()));
+        } else if let Some(rest) = directive("@INSTALLED") {
+            options.push("--test-instdb".into());
+            options.push(rest.trim().to_owned());
+        } else if let Some(rest) = directive("@WORLD") {
+            world.extend(shell_split(rest));
+        } else if in_args {
+            args.extend(shell_split(line));
+        }
+    }
+    if !world.is_empty() {
+        options.push("--test-world".into());
+        options.push(world.join(" "));
+    }
+    options.extend(args);
+    let mut expect: Vec<&str> = lines.collect();
+    while expect.last().is_some_and(|l| l.is_empty()) {
+        expect.pop();
+    }
+    Scenario {
+        args: options,
+        expect: expect.iter().map(|l| format!("{l}\n")).collect(),
+    }
+}
+
+/// Run `apk-rs args…` in `dir`, returning stdout and stderr combined in the order written.
+fn run_combined(dir: &Path, args: &[String]) -> String {
+    // `sh` merges both streams into one pipe, as apk-tools' test suite captures them.
+    let output = Command::new("sh")
+        .arg("-c")
+        .arg("exec \"$0\" \"$@\" 2>&1")
+        .arg(env!("CARGO_BIN_EXE_apk-rs"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run apk-rs through sh");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// apk-tools 2.14 prints `OK: 0 MiB in N packages`; compare the package count only.
+fn normalise_v2(text: &str) -> String {
+    text.lines()
+        .map(|line| {
+            match line
+                .strip_prefix("OK: ")
+                .and_then(|rest| rest.split_once(" in "))
+            {
+                Some((_, tail)) => format!("OK: <size> in {tail}\n"),
+                None => format!("{line}\n"),
+            }
+        })
+        .collect()
+}
+
+/// Run every scenario of `dir`; returns the number that passed.
+fn run_suite(label: &str, dir: &Path, v2: bool) -> usize {
+    let mut tests: Vec<PathBuf> = fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "test"))
+        .collect();
+    tests.sort();
+    assert!(!tests.is_empty(), "{}: no scenarios", dir.display());
+    let (mut passed, mut failed) = (0, 0);
+    for t in &tests {
+        let text = fs::read_to_string(t).unwrap_or_else(|e| panic!("{}: {e}", t.display()));
+        let scenario = parse_scenario(&text);
+        let got = run_combined(dir, &scenario.args);
+        let (want, got) = if v2 {
+            (normalise_v2(&scenario.expect), normalise_v2(&got))
+        } else {
+            (scenario.expect, got)
+        };
+        if want == got {
+            passed += 1;
+        } else {
+            failed += 1;
+            let name = t.file_stem().map(|s| s.to_string_lossy().into_owned());
+            let first = want
+                .lines()
+                .zip(got.lines().chain(std::iter::repeat("<end>")))
+                .find(|(w, g)| w != g)
+                .map_or_else(
+                    || "output differs in length".to_owned(),
+                    |(w, g)| format!("expected `{w}`, got `{g}`"),
+                );
+            println!(
+                "{label} FAIL {}: {first}",
+                name.as_deref().unwrap_or("<unnamed>")
+            );
+        }
+    }
+    println!("{label}: {passed} passed, {failed} failed");
+    passed
+}
+
+#[test]
+fn v3_scenarios_through_the_binary() {
+    let Some(root) = scenarios_root() else { return };
+    let passed = run_suite("v3", &root.join("v3").join("solver"), false);
+    assert!(
+        passed >= V3_FLOOR,
+        "v3 scenarios through apk-rs: {passed} passed, floor is {V3_FLOOR}"
+    );
+}
+
+#[test]
+fn v2_scenarios_through_the_binary() {
+    let Some(root) = scenarios_root() else { return };
+    let passed = run_suite("v2", &root.join("v2").join("solver"), true);
+    assert!(
+        passed >= V2_FLOOR,
+        "v2 scenarios through apk-rs: {passed} passed, floor is {V2_FLOOR}"
+    );
+}
+
+/// The v3 mapping of directives onto options.
+#[test]
+fn v3_directives_become_options() {
+    let s = parse_scenario(
+        "@ARGS add -u a\n@REPO @edge e.repo\n@REPO m.repo\n@CACHE c.installed\n\
+         @INSTALLED i.installed\n@WORLD a b\n@EXPECT\nOK: 0 B in 0 packages\n\n",
+    );
+    assert_eq!(
+        s.args,
+        [
+            "--test-repo",
+            "edge:e.repo",
+            "--test-repo",
+            "m.repo",
+            "--test-repo",
+            "!c.installed",
+            "--test-instdb",
+            "i.installed",
+            "--test-world",
+            "a b",
+            "add",
+            "-u",
+            "a",
+        ]
+    );
+    assert_eq!(s.expect, "OK: 0 B in 0 packages\n");
+}
+
+/// Errors go to stderr, the changeset to stdout; the exit status counts the errors.
+#[test]
+fn streams_and_exit_status() {
+    let dir = crate::util::Dir::new();
+    dir.create("r.repo", "P:a\nV:1\nI:1\nD:b\n\nP:c\nV:1\nI:1\n\n");
+    let out = dir.apk(["--test-repo", "r.repo", "add", "c"]);
+    out.assert(0, "(1/1) Installing c (1)\nOK: 1 B in 1 packages\n");
+    let out = dir.apk(["--test-repo", "r.repo", "add", "a", "x"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert_eq!(out.stdout, "");
+    assert!(
+        out.stderr
+            .starts_with("ERROR: unable to select packages:\n"),
+        "{out:?}"
+    );
+    let out = dir.apk(["--test-repo", "missing.repo", "add", "a"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.starts_with("ERROR: missing.repo"), "{out:?}");
+}
+
+/// A real `APKINDEX.tar.gz` pair: Alpine 3.17's world solves to its 30 packages.
+#[test]
+fn real_index_archives() {
+    let Some(corpus) = std::env::var_os("APK_CORPUS").filter(|c| !c.is_empty()) else {
+        eprintln!("note: APK_CORPUS is not set; skipping the real-index solve");
+        return;
+    };
+    let dir = PathBuf::from(corpus).join("Paper-Dragon_docker-sh");
+    let world = fs::read_to_string(dir.join("rootfs/etc/apk/world"))
+        .unwrap_or_else(|e| panic!("APK_CORPUS is set but its 3.17 world is unreadable: {e}"));
+    let mut args: Vec<String> = [
+        "--test-repo",
+        "main-APKINDEX.tar.gz",
+        "--test-repo",
+        "community-APKINDEX.tar.gz",
+        "add",
+    ]
+    .map(String::from)
+    .to_vec();
+    args.extend(world.split_whitespace().map(String::from));
+    let out = run_combined(&dir, &args);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines.first().copied(),
+        Some("WARNING: The indexes contain broken packages which are not installable."),
+        "{out}"
+    );
+    assert_eq!(lines.len(), 32, "{out}");
+    assert!(lines[lines.len() - 1].ends_with(" in 30 packages"), "{out}");
+}

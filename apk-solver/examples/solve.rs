@@ -1,0 +1,117 @@
+//! Load indexes, solve a world, print the transcript (or apk's error report): the
+//! whole-process measurement behind BENCHMARKS.md's "Solver" section.
+//!
+//! ```text
+//! cargo run --release -p apk-solver --example solve -- \
+//!     [--engine auto|greedy|cdcl] [--arch ARCH] [--world-file FILE] \
+//!     [--print-world alpine7|main500|mainall] --repo INDEX.tar.gz [--repo …] [WORLD…]
+//! ```
+//!
+//! `--print-world` prints one of the benchmark worlds (see `benches/worlds/mod.rs`; the
+//! first `--repo` is taken as `main`) instead of solving, so that a timed run can read it with
+//! `--world-file` without paying for building it. Exit status: 0 solved, 1 unsatisfiable,
+//! 2 usage or load error.
+
+#[path = "../benches/worlds/mod.rs"]
+mod worlds;
+
+use std::process::ExitCode;
+
+use apk_index::{Index, IndexOptions, InstalledDb, InstalledDbOptions};
+use apk_solver::{Engine, Repository, Solver, SolverOptions};
+
+fn usage(msg: &str) -> ExitCode {
+    eprintln!("solve: {msg}");
+    eprintln!(
+        "usage: solve [--engine auto|greedy|cdcl] [--arch ARCH] [--world-file FILE] \
+         [--print-world alpine7|main500|mainall] --repo FILE [--repo FILE…] [WORLD…]"
+    );
+    ExitCode::from(2)
+}
+
+fn main() -> ExitCode {
+    let mut repos = Vec::new();
+    let mut world: Vec<String> = Vec::new();
+    let mut engine = Engine::Auto;
+    let mut arch = String::from("x86_64");
+    let mut print_world = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let mut value = |what: &str| args.next().ok_or_else(|| format!("{what} needs a value"));
+        let r = match a.as_str() {
+            "--repo" => value("--repo").map(|v| repos.push(v)),
+            "--arch" => value("--arch").map(|v| arch = v),
+            "--print-world" => value("--print-world").map(|v| print_world = Some(v)),
+            "--world-file" => value("--world-file").and_then(|f| {
+                std::fs::read_to_string(&f)
+                    .map(|t| world.extend(t.split_whitespace().map(str::to_owned)))
+                    .map_err(|e| format!("{f}: {e}"))
+            }),
+            "--engine" => value("--engine").and_then(|v| {
+                engine = match v.as_str() {
+                    "auto" => Engine::Auto,
+                    "greedy" => Engine::Greedy,
+                    "cdcl" => Engine::Cdcl,
+                    _ => return Err(format!("unknown engine {v}")),
+                };
+                Ok(())
+            }),
+            _ if a.starts_with("--") => Err(format!("unknown option {a}")),
+            _ => {
+                world.push(a);
+                Ok(())
+            }
+        };
+        if let Err(e) = r {
+            return usage(&e);
+        }
+    }
+    if repos.is_empty() {
+        return usage("no --repo given");
+    }
+    let opts = IndexOptions::default();
+    let mut indexes = Vec::new();
+    for r in &repos {
+        match Index::open(r, None, &opts) {
+            Ok(i) => indexes.push(i),
+            Err(e) => return usage(&format!("{r}: {e}")),
+        }
+    }
+    let main_names = print_world
+        .as_ref()
+        .map(|_| worlds::main_names(&indexes[0]));
+    let repositories: Vec<Repository> = indexes.into_iter().map(Repository::new).collect();
+    let Ok(empty) = InstalledDb::from_bytes(b"", &InstalledDbOptions::default()) else {
+        return usage("empty installed db");
+    };
+    let options = SolverOptions {
+        arches: vec![arch],
+        ..SolverOptions::default()
+    };
+    let solver = Solver::new(&repositories, &empty, &options);
+    if let (Some(which), Some(names)) = (print_world, main_names) {
+        let w = match which.as_str() {
+            "main500" => worlds::together(&solver, worlds::first_installable(&solver, &names, 500)),
+            "mainall" => worlds::all_installable(&solver, &names),
+            "alpine7" => match worlds::corpus_dir() {
+                Some(dir) => (worlds::alpine_world(&dir), 0),
+                None => return usage("alpine7 needs APK_CORPUS"),
+            },
+            _ => return usage(&format!("unknown world {which}")),
+        };
+        eprintln!("{} names ({} dropped as not installable together)", w.0.len(), w.1);
+        println!("{}", w.0.join("\n"));
+        return ExitCode::SUCCESS;
+    }
+    let task = worlds::task(&world, engine);
+    match solver.solve(&task) {
+        Ok(cs) => {
+            print!("{}", cs.transcript());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            print!("{}", e.report());
+            ExitCode::from(1)
+        }
+    }
+}
