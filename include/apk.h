@@ -152,12 +152,63 @@ enum apk_result
    * only once per `apk_package_file`.
    */
   APK_RESULT_DATA_CONSUMED = 407,
+  /**
+   * A world entry is not a valid dependency (`[!]name[@tag][op version]`).
+   */
+  APK_RESULT_INVALID_WORLD = 500,
+  /**
+   * An installed database does not parse.
+   */
+  APK_RESULT_INSTALLED_DB = 501,
+  /**
+   * No selection of packages satisfies the world; the last error holds apk's
+   * `ERROR: unable to select packages:` report.
+   */
+  APK_RESULT_UNSATISFIABLE = 502,
 };
 #if __STDC_VERSION__ >= 202311L
 typedef enum apk_result apk_result;
 #else
 typedef uint32_t apk_result;
 #endif // __STDC_VERSION__ >= 202311L
+
+/**
+ * What happens to one package, as `apk_change.kind`.
+ */
+typedef enum apk_change_kind {
+  /**
+   * `Installing`: a package that was not installed.
+   */
+  APK_CHANGE_KIND_INSTALL = 0,
+  /**
+   * `Upgrading`: a newer version replaces the installed one.
+   */
+  APK_CHANGE_KIND_UPGRADE = 1,
+  /**
+   * `Downgrading`: an older version replaces the installed one.
+   */
+  APK_CHANGE_KIND_DOWNGRADE = 2,
+  /**
+   * `Replacing`: the same version with another identity replaces the installed one.
+   */
+  APK_CHANGE_KIND_REPLACE = 3,
+  /**
+   * `Reinstalling`: the installed package is installed again.
+   */
+  APK_CHANGE_KIND_REINSTALL = 4,
+  /**
+   * `Purging`: the installed package is removed.
+   */
+  APK_CHANGE_KIND_PURGE = 5,
+  /**
+   * `Updating pinning`: the package stays, pinned to another repository tag.
+   */
+  APK_CHANGE_KIND_UPDATE_PINNING = 6,
+  /**
+   * A kind this version of the C API does not know.
+   */
+  APK_CHANGE_KIND_OTHER = 99,
+} apk_change_kind;
 
 /**
  * Which apk-tools release's version rules apply; pass one as the `int rules` parameter.
@@ -225,6 +276,31 @@ typedef enum apk_op {
    */
   APK_OP_GREATER_FUZZY = 13,
 } apk_op;
+
+/**
+ * Which engine `apk_solver_solve` runs.
+ */
+typedef enum apk_engine {
+  /**
+   * apk-tools' greedy pass, and when its selection breaks a rule the complete search; a
+   * changeset found that way has `apk_changeset_differs_from_apk` true.
+   */
+  APK_ENGINE_AUTO = 0,
+  /**
+   * apk-tools' greedy pass only: the same choices and failures as apk-tools 3.0.
+   */
+  APK_ENGINE_GREEDY = 1,
+  /**
+   * The complete (CDCL) search only.
+   */
+  APK_ENGINE_CDCL = 2,
+} apk_engine;
+
+/**
+ * The result of a successful solve: the changes in the order apk applies them, and apk's
+ * transcript. Made by `apk_solver_solve`, freed by `apk_changeset_free`.
+ */
+typedef struct apk_changeset apk_changeset;
 
 /**
  * A parsed dependency token such as `so:libc.musl-x86_64.so.1`, `!foo@edge>=1.2` or
@@ -298,6 +374,13 @@ typedef struct apk_package apk_package;
 typedef struct apk_package_file apk_package_file;
 
 /**
+ * A solver over a fixed set of repository indexes and installed packages. Made by
+ * `apk_solver_new`, freed by `apk_solver_free`. It does not borrow the indexes or the
+ * database bytes it was made from; any number of threads may solve with one at once.
+ */
+typedef struct apk_solver apk_solver;
+
+/**
  * A borrowed UTF-8 string: `len` bytes at `data`, NOT NUL-terminated (print it with
  * `printf("%.*s", (int)s.len, s.data)`).
  *
@@ -319,6 +402,30 @@ typedef struct apk_str {
    */
   size_t len;
 } apk_str;
+
+/**
+ * One change, as filled in by `apk_changeset_change`. The strings are views valid until
+ * `apk_changeset_free`; an absent version (`old_version` of an install, `new_version` of a
+ * purge) is `{ NULL, 0 }`.
+ */
+typedef struct apk_change {
+  /**
+   * What happens.
+   */
+  enum apk_change_kind kind;
+  /**
+   * The package name.
+   */
+  struct apk_str name;
+  /**
+   * The version installed before, if any.
+   */
+  struct apk_str old_version;
+  /**
+   * The version installed after, if any.
+   */
+  struct apk_str new_version;
+} apk_change;
 
 /**
  * What `apk_package_file_extract` did.
@@ -364,6 +471,43 @@ typedef struct apk_extract_summary {
  * pass the buffer to `free()`.
  */
 void apk_bytes_free(uint8_t *data, size_t len);
+
+/**
+ * Fills `*change_out` with change number `position` (from 0, in the order apk applies
+ * them). Its strings are valid until `apk_changeset_free(changeset)`.
+ *
+ * Returns `APK_RESULT_NULL_PARAMETER` or `APK_RESULT_OUT_OF_RANGE`.
+ * `*change_out` is written only on success.
+ */
+apk_result apk_changeset_change(const struct apk_changeset *changeset,
+                                size_t position,
+                                struct apk_change *change_out);
+
+/**
+ * Whether the changeset is not what apk-tools would print: apk-tools fails on this world
+ * and the complete search found a selection (`APK_ENGINE_AUTO`), or `APK_ENGINE_CDCL`
+ * chose other packages than apk-tools. False if `changeset` is NULL.
+ */
+bool apk_changeset_differs_from_apk(const struct apk_changeset *changeset);
+
+/**
+ * Frees a changeset and every `apk_str` obtained from it. Does nothing when `changeset`
+ * is NULL. Call it once per changeset.
+ */
+void apk_changeset_free(struct apk_changeset *changeset);
+
+/**
+ * The number of changes; 0 if `changeset` is NULL.
+ */
+size_t apk_changeset_len(const struct apk_changeset *changeset);
+
+/**
+ * The transcript apk-tools prints for the changeset (`(1/2) Installing b (1)` lines and
+ * the `OK:` summary, newline-terminated), preceded by a `NOTE:` line when
+ * `apk_changeset_differs_from_apk` is true. Valid until `apk_changeset_free`;
+ * `{ NULL, 0 }` if `changeset` is NULL.
+ */
+struct apk_str apk_changeset_transcript(const struct apk_changeset *changeset);
 
 /**
  * Whether the token starts with `!`: the named package must NOT be installed. `false`
@@ -1024,6 +1168,49 @@ struct apk_str apk_package_version(const struct apk_package *package);
  * `apk_last_error`. Unknown codes get a generic text. Does not change the last error.
  */
 apk_result apk_result_message(unsigned int result, char *buf, size_t len, size_t *out_len);
+
+/**
+ * Frees a solver. Does nothing when `solver` is NULL. Call it once per solver.
+ */
+void apk_solver_free(struct apk_solver *solver);
+
+/**
+ * Builds a solver over `indexes_len` loaded indexes at `indexes` (in repositories-file
+ * order, untagged, all treated as available) and the installed database `installed`
+ * (`installed_len` bytes of `lib/apk/db/installed` text; NULL with 0 for an empty root).
+ * `arch` (NUL-terminated, e.g. `"x86_64"`) restricts packages to that arch and `noarch`;
+ * NULL accepts every arch. The solver copies what it needs: the indexes and the bytes
+ * may be freed afterwards. The new solver is stored in `*solver_out`; free it with
+ * `apk_solver_free`.
+ *
+ * Returns `APK_RESULT_NULL_PARAMETER` (also for a NULL element of `indexes`),
+ * `APK_RESULT_INVALID_UTF8` (`arch`) or `APK_RESULT_INSTALLED_DB` (the database does not
+ * parse). `*solver_out` is written only on success.
+ */
+apk_result apk_solver_new(const struct apk_index *const *indexes,
+                          size_t indexes_len,
+                          const uint8_t *installed,
+                          size_t installed_len,
+                          const char *arch,
+                          struct apk_solver **solver_out);
+
+/**
+ * Solves the world `world` (`world_len` bytes of `etc/apk/world` text: dependencies
+ * separated by whitespace, read under apk-tools 3.0's version rules) with `engine` (an
+ * `apk_engine` value). The changeset is stored in `*changeset_out`; free it with
+ * `apk_changeset_free`.
+ *
+ * Returns `APK_RESULT_NULL_PARAMETER`, `APK_RESULT_INVALID_UTF8` (the world),
+ * `APK_RESULT_INVALID_FLAGS` (an unknown `engine`), `APK_RESULT_INVALID_WORLD` (an entry
+ * does not parse) or `APK_RESULT_UNSATISFIABLE`: no selection satisfies the world, and
+ * `apk_last_error` returns apk's report (`ERROR: unable to select packages:` and its
+ * indented lines, newline-terminated). `*changeset_out` is written only on success.
+ */
+apk_result apk_solver_solve(const struct apk_solver *solver,
+                            const uint8_t *world,
+                            size_t world_len,
+                            int engine,
+                            struct apk_changeset **changeset_out);
 
 /**
  * Compares versions `a` and `b` under `rules` (an `apk_rules` value) and stores -1, 0 or 1 in

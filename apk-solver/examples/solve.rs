@@ -99,7 +99,11 @@ fn main() -> ExitCode {
             },
             _ => return usage(&format!("unknown world {which}")),
         };
-        eprintln!("{} names ({} dropped as not installable together)", w.0.len(), w.1);
+        eprintln!(
+            "{} names ({} dropped as not installable together)",
+            w.0.len(),
+            w.1
+        );
         println!("{}", w.0.join("\n"));
         return ExitCode::SUCCESS;
     }

@@ -3,6 +3,7 @@
 //! name ids.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use apk_index::{DependencyRef, Index, InstalledDb, Op, PackageRef, Rules, version};
 
@@ -37,8 +38,8 @@ pub enum RepositoryKind {
 /// ```
 #[derive(Debug)]
 pub struct Repository {
-    /// The loaded index.
-    pub index: Index,
+    /// The loaded index (shared: a solver only reads it while it is built).
+    pub index: Arc<Index>,
     /// The pinning tag (`@tag` in the repositories file); `None` for an untagged repository.
     pub tag: Option<String>,
     /// What kind of repository this is.
@@ -46,10 +47,11 @@ pub struct Repository {
 }
 
 impl Repository {
-    /// An untagged remote repository.
-    pub fn new(index: Index) -> Repository {
+    /// An untagged remote repository over `index` (an [`Index`] or an `Arc<Index>` shared
+    /// with other users).
+    pub fn new(index: impl Into<Arc<Index>>) -> Repository {
         Repository {
-            index,
+            index: index.into(),
             tag: None,
             kind: RepositoryKind::Remote,
         }

@@ -10,10 +10,12 @@ use std::fmt::Write as _;
 use apk_index::archive::WriteArchiveError;
 use apk_index::keys::{LoadKeysError, ParseKeyError, SigningKeyError};
 use apk_index::{
-    LoadIndexError, ParseDependencyError, ParseVersionError, ReadArchiveError, VerifyError,
+    LoadIndexError, ParseDependencyError, ParseVersionError, ReadArchiveError, ReadInstalledError,
+    VerifyError,
 };
 
 use apk_pkg::{ExtractError, IndexPackageError, ReadPackageError, VerifyPackageError};
+use apk_solver::SolveError;
 
 use crate::rslice::apk_str;
 
@@ -97,11 +99,20 @@ pub enum apk_result {
     /// The package's data was already read by `apk_package_file_extract`; it can be read
     /// only once per `apk_package_file`.
     DataConsumed = 407,
+
+    // 500..599: solving.
+    /// A world entry is not a valid dependency (`[!]name[@tag][op version]`).
+    InvalidWorld = 500,
+    /// An installed database does not parse.
+    InstalledDb = 501,
+    /// No selection of packages satisfies the world; the last error holds apk's
+    /// `ERROR: unable to select packages:` report.
+    Unsatisfiable = 502,
 }
 
 impl apk_result {
     /// Every code, for looking one up by number.
-    const ALL: [apk_result; 26] = [
+    const ALL: [apk_result; 29] = [
         apk_result::Ok,
         apk_result::NullParameter,
         apk_result::Panic,
@@ -128,6 +139,9 @@ impl apk_result {
         apk_result::Extract,
         apk_result::NeedsData,
         apk_result::DataConsumed,
+        apk_result::InvalidWorld,
+        apk_result::InstalledDb,
+        apk_result::Unsatisfiable,
     ];
 
     /// The code numbered `code`, if there is one.
@@ -166,6 +180,9 @@ impl apk_result {
             apk_result::Extract => "extraction failed",
             apk_result::NeedsData => "package signature can only be checked with its data",
             apk_result::DataConsumed => "package data already read",
+            apk_result::InvalidWorld => "invalid world entry",
+            apk_result::InstalledDb => "malformed installed database",
+            apk_result::Unsatisfiable => "unable to select packages",
         }
     }
 }
@@ -193,6 +210,9 @@ pub(crate) enum Error {
     VerifyPackage(VerifyPackageError),
     Extract(ExtractError),
     IndexPackage(IndexPackageError),
+    World(ParseDependencyError),
+    Installed(ReadInstalledError),
+    Solve(SolveError),
 }
 
 macro_rules! impl_from_error {
@@ -217,6 +237,8 @@ impl_from_error!(
     VerifyPackage(VerifyPackageError),
     Extract(ExtractError),
     IndexPackage(IndexPackageError),
+    Installed(ReadInstalledError),
+    Solve(SolveError),
 );
 
 thread_local! {
@@ -312,6 +334,10 @@ pub(crate) fn map_error(error: Error) -> apk_result {
             };
             (code, chain(&e))
         }
+        Error::World(e) => (R::InvalidWorld, format!("world: {}", chain(&e))),
+        Error::Installed(e) => (R::InstalledDb, chain(&e)),
+        // The message is apk's report itself, as apk prints it.
+        Error::Solve(e) => (R::Unsatisfiable, e.report().to_string()),
         Error::IndexPackage(e) => {
             let code = match &e {
                 IndexPackageError::Read { source, .. } => read_package_code(source),

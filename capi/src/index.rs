@@ -41,6 +41,11 @@ impl Castable for apk_index {
 }
 
 impl IndexHandle {
+    /// The loaded index, shared (a solver reads it while it is built).
+    pub(crate) fn shared(&self) -> Arc<Index> {
+        Arc::clone(&self.index)
+    }
+
     fn new(index: Index) -> Box<IndexHandle> {
         let index = Arc::new(index);
         let packages = (0..index.len())

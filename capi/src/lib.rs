@@ -61,6 +61,7 @@ mod keyset;
 mod package;
 mod package_file;
 mod rslice;
+mod solver;
 mod version;
 
 use std::ffi::c_char;
@@ -75,6 +76,7 @@ pub use crate::package_file::{
     APK_EXTRACT_ALLOW_DEVICES, APK_EXTRACT_OVERWRITE, apk_extract_summary, apk_package_file,
 };
 pub use crate::rslice::{apk_bytes_free, apk_str};
+pub use crate::solver::{apk_change, apk_change_kind, apk_changeset, apk_engine, apk_solver};
 pub use crate::version::{
     apk_op, apk_rules, apk_version_compare, apk_version_match, apk_version_validate,
 };

@@ -37,12 +37,17 @@ pub fn alpine_indexes(dir: &Path) -> (Index, Index) {
 /// A solver over `indexes` for x86_64 with nothing installed.
 pub fn solver_for(indexes: Vec<Index>) -> Solver {
     let repos: Vec<Repository> = indexes.into_iter().map(Repository::new).collect();
+    solver_over(&repos)
+}
+
+/// A solver over `repos` for x86_64 with nothing installed.
+pub fn solver_over(repos: &[Repository]) -> Solver {
     let empty = InstalledDb::from_bytes(b"", &InstalledDbOptions::default()).expect("empty db");
     let options = SolverOptions {
         arches: vec!["x86_64".into()],
         ..SolverOptions::default()
     };
-    Solver::new(&repos, &empty, &options)
+    Solver::new(repos, &empty, &options)
 }
 
 /// The world file of the corpus root.

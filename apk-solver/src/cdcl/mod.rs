@@ -430,7 +430,10 @@ impl Encoding {
                     (vars, c.conflict)
                 })
                 .collect();
-            if conds.iter().all(|(vars, conflict)| *conflict || !vars.is_empty()) {
+            if conds
+                .iter()
+                .all(|(vars, conflict)| *conflict || !vars.is_empty())
+            {
                 enc.triggers.push(Trigger {
                     var: enc.var_of[p as usize],
                     conds,
@@ -438,7 +441,7 @@ impl Encoding {
             }
         }
         // Later names first, as apk's main loop (stable: world order, then requirers).
-        enc.reqs.sort_by(|a, b| b.order.cmp(&a.order));
+        enc.reqs.sort_by_key(|r| std::cmp::Reverse(r.order));
         Some(enc)
     }
 

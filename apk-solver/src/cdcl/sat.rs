@@ -406,10 +406,11 @@ mod tests {
         for row in &p {
             sat.add_clause(&row.iter().map(|&v| Lit::pos(v)).collect::<Vec<_>>());
         }
-        for h in 0..2 {
-            for i in 0..3 {
-                for k in i + 1..3 {
-                    sat.add_clause(&[Lit::neg(p[i][h]), Lit::neg(p[k][h])]);
+        // No hole holds two pigeons.
+        for i in 0..3 {
+            for k in i + 1..3 {
+                for (&x, &y) in p[i].iter().zip(&p[k]) {
+                    sat.add_clause(&[Lit::neg(x), Lit::neg(y)]);
                 }
             }
         }

@@ -6,3 +6,4 @@
 mod c_program;
 mod header;
 mod package_program;
+mod solver_program;
