@@ -113,6 +113,24 @@ fn parse_deps(value: &str, line: usize) -> Result<Vec<Dependency>, ReadInstalled
         .collect()
 }
 
+/// Ends the record being read, if any: (package, whether it had a `P:`, its first line).
+fn finish_record(
+    record: Option<(PackageInfo, bool, usize)>,
+    packages: &mut Vec<PackageInfo>,
+) -> Result<(), ReadInstalledError> {
+    match record {
+        None => Ok(()),
+        Some((_, false, first)) => Err(ReadInstalledError {
+            line: first,
+            kind: ReadInstalledErrorKind::MissingName,
+        }),
+        Some((pkg, true, _)) => {
+            packages.push(pkg);
+            Ok(())
+        }
+    }
+}
+
 impl InstalledDb {
     /// Parse the text of `lib/apk/db/installed`.
     pub fn from_bytes(
@@ -132,15 +150,7 @@ impl InstalledDb {
         for (n, line) in text.split('\n').enumerate() {
             let line_no = n + 1;
             if line.is_empty() {
-                if let Some((pkg, named, first)) = cur.take() {
-                    if !named {
-                        return Err(ReadInstalledError {
-                            line: first,
-                            kind: ReadInstalledErrorKind::MissingName,
-                        });
-                    }
-                    packages.push(pkg);
-                }
+                finish_record(cur.take(), &mut packages)?;
                 continue;
             }
             let bytes = line.as_bytes();
@@ -246,15 +256,7 @@ impl InstalledDb {
                 }
             }
         }
-        if let Some((pkg, named, first)) = cur.take() {
-            if !named {
-                return Err(ReadInstalledError {
-                    line: first,
-                    kind: ReadInstalledErrorKind::MissingName,
-                });
-            }
-            packages.push(pkg);
-        }
+        finish_record(cur.take(), &mut packages)?;
         Ok(InstalledDb { packages })
     }
 
