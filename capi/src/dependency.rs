@@ -1,6 +1,7 @@
 //! Dependency tokens: `[!]name[@tag][op version]`.
 
 use std::ffi::{CString, c_char, c_int, c_uint};
+use std::fmt::Display;
 
 use apk_index::Dependency;
 
@@ -50,6 +51,19 @@ impl DependencyHandle {
                 .transpose()?,
             conflict: dep.conflict(),
         })
+    }
+}
+
+/// The token text of entry `position` of a dependency list of `len` entries, as the
+/// `*_depends_get` functions copy it; `OutOfRange` when `dependency` (the entry) is `None`.
+pub(crate) fn dependency_text(
+    dependency: Option<impl Display>,
+    position: usize,
+    len: usize,
+) -> Result<String, Error> {
+    match dependency {
+        Some(dependency) => Ok(dependency.to_string()),
+        None => Err(Error::OutOfRange { position, len }),
     }
 }
 

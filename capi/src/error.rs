@@ -187,36 +187,20 @@ impl apk_result {
     }
 }
 
-/// Every failure the C API can report, before it is turned into a code and a message.
-#[derive(Debug)]
-pub(crate) enum Error {
-    NullParameter(&'static str),
-    Panic(String),
-    InvalidUtf8(&'static str),
-    InvalidRules(c_int),
-    OutOfRange { position: usize, len: usize },
-    InsufficientSize { needed: usize, len: usize },
-    InteriorNul(&'static str),
-    Version(ParseVersionError),
-    Dependency(ParseDependencyError),
-    LoadIndex(LoadIndexError),
-    LoadKeys(LoadKeysError),
-    ParseKey(ParseKeyError),
-    SigningKey(SigningKeyError),
-    WriteArchive(WriteArchiveError),
-    InvalidFlags(u32),
-    DataConsumed,
-    ReadPackage(ReadPackageError),
-    VerifyPackage(VerifyPackageError),
-    Extract(ExtractError),
-    IndexPackage(IndexPackageError),
-    World(ParseDependencyError),
-    Installed(ReadInstalledError),
-    Solve(SolveError),
-}
+/// Declares [`Error`]: first the variants written out, then one variant per library error
+/// listed under `from`, each with a `From` impl so that `try_ok!` converts that error.
+macro_rules! error_enum {
+    (
+        $(#[$attr:meta])*
+        enum Error { $($own:tt)* }
+        from { $($variant:ident($ty:ty)),* $(,)? }
+    ) => {
+        $(#[$attr])*
+        pub(crate) enum Error {
+            $($own)*
+            $($variant($ty),)*
+        }
 
-macro_rules! impl_from_error {
-    ($($variant:ident($ty:ty)),* $(,)?) => {
         $(impl From<$ty> for Error {
             fn from(e: $ty) -> Error {
                 Error::$variant(e)
@@ -225,21 +209,37 @@ macro_rules! impl_from_error {
     };
 }
 
-impl_from_error!(
-    Version(ParseVersionError),
-    Dependency(ParseDependencyError),
-    LoadIndex(LoadIndexError),
-    LoadKeys(LoadKeysError),
-    ParseKey(ParseKeyError),
-    SigningKey(SigningKeyError),
-    WriteArchive(WriteArchiveError),
-    ReadPackage(ReadPackageError),
-    VerifyPackage(VerifyPackageError),
-    Extract(ExtractError),
-    IndexPackage(IndexPackageError),
-    Installed(ReadInstalledError),
-    Solve(SolveError),
-);
+error_enum! {
+    /// Every failure the C API can report, before it is turned into a code and a message.
+    #[derive(Debug)]
+    enum Error {
+        NullParameter(&'static str),
+        Panic(String),
+        InvalidUtf8(&'static str),
+        InvalidRules(c_int),
+        OutOfRange { position: usize, len: usize },
+        InsufficientSize { needed: usize, len: usize },
+        InteriorNul(&'static str),
+        InvalidFlags(u32),
+        DataConsumed,
+        World(ParseDependencyError),
+    }
+    from {
+        Version(ParseVersionError),
+        Dependency(ParseDependencyError),
+        LoadIndex(LoadIndexError),
+        LoadKeys(LoadKeysError),
+        ParseKey(ParseKeyError),
+        SigningKey(SigningKeyError),
+        WriteArchive(WriteArchiveError),
+        ReadPackage(ReadPackageError),
+        VerifyPackage(VerifyPackageError),
+        Extract(ExtractError),
+        IndexPackage(IndexPackageError),
+        Installed(ReadInstalledError),
+        Solve(SolveError),
+    }
+}
 
 thread_local! {
     /// The message of the last failure on this thread of a function returning `apk_result`.

@@ -3,7 +3,7 @@
 use std::ffi::{c_char, c_int};
 use std::sync::Arc;
 
-use ::apk_index::archive::write_index_archive;
+use ::apk_index::archive::{WriteArchiveError, write_index_archive};
 use ::apk_index::keys::{SignatureAlgorithm, SigningKey};
 use ::apk_index::{Index, IndexOptions};
 
@@ -13,7 +13,7 @@ use crate::ffi::{
 };
 use crate::keyset::apk_keyset;
 use crate::package::{PackageHandle, apk_package};
-use crate::rslice::{apk_str, bytes_to_c};
+use crate::rslice::{apk_str, write_bytes};
 use crate::version::rules_from_c;
 
 /// A loaded repository index: its packages in file order, plus the description and the name
@@ -227,19 +227,35 @@ impl apk_index {
         ffi_boundary! {
             let apkindex = try_slice!(apkindex, len);
             let description = try_opt_cstr_bytes!(description);
-            let private_key_pem = try_opt_cstr_bytes!(private_key_pem);
-            let archive_out = try_out!(archive_out);
-            let archive_len_out = try_out!(archive_len_out);
-            let key = match private_key_pem {
-                Some(pem) => Some(try_ok!(SigningKey::from_pem(try_str!(key_name), pem))),
-                None => None,
-            };
-            let signers: Vec<_> = key.iter().map(|k| (k, SignatureAlgorithm::RsaSha1)).collect();
-            let archive = try_ok!(write_index_archive(apkindex, description, &signers));
-            let (data, archive_len) = bytes_to_c(archive);
-            archive_out.write(data);
-            archive_len_out.write(archive_len);
-            apk_result::Ok
+            write_signed_archive(private_key_pem, key_name, archive_out, archive_len_out, |keys| {
+                write_index_archive(apkindex, description, keys)
+            })
         }
     }
+}
+
+/// The rest of an `*_write_archive` function once its own inputs are checked: checks the
+/// outputs, reads the signing key if `private_key_pem` is not NULL (`key_name` is checked only
+/// then), has `write` make the archive signed with it (RSA with SHA-1) and stores the archive
+/// in the outputs. Called inside `ffi_boundary!`.
+pub(crate) fn write_signed_archive(
+    private_key_pem: *const c_char,
+    key_name: *const c_char,
+    archive_out: *mut *mut u8,
+    archive_len_out: *mut usize,
+    write: impl FnOnce(&[(&SigningKey, SignatureAlgorithm)]) -> Result<Vec<u8>, WriteArchiveError>,
+) -> apk_result {
+    let private_key_pem = try_opt_cstr_bytes!(private_key_pem);
+    let archive_out = try_out!(archive_out);
+    let archive_len_out = try_out!(archive_len_out);
+    let key = match private_key_pem {
+        Some(pem) => Some(try_ok!(SigningKey::from_pem(try_str!(key_name), pem))),
+        None => None,
+    };
+    let signers: Vec<_> = key
+        .iter()
+        .map(|k| (k, SignatureAlgorithm::RsaSha1))
+        .collect();
+    write_bytes(try_ok!(write(&signers)), archive_out, archive_len_out);
+    apk_result::Ok
 }

@@ -2,12 +2,12 @@
 
 use std::ffi::c_char;
 
-use apk_index::keys::{SignatureAlgorithm, SigningKey};
 use apk_pkg::IndexBuilder;
 
 use crate::error::apk_result;
 use crate::ffi::{Castable, OwnershipBox, free_box, path_from_bytes, to_boxed_mut_ptr};
-use crate::rslice::bytes_to_c;
+use crate::index::write_signed_archive;
+use crate::rslice::write_bytes;
 
 /// Collects package files and writes an `APKINDEX` (plain text or a signed
 /// `APKINDEX.tar.gz`) the way `apk index` does: one record per package with its identity
@@ -129,9 +129,7 @@ impl apk_index_builder {
             let builder = try_ref_from_ptr!(builder);
             let text_out = try_out!(text_out);
             let text_len_out = try_out!(text_len_out);
-            let (text, len) = bytes_to_c(builder.build());
-            text_out.write(text);
-            text_len_out.write(len);
+            write_bytes(builder.build(), text_out, text_len_out);
             apk_result::Ok
         }
     }
@@ -162,19 +160,9 @@ impl apk_index_builder {
     ) -> apk_result {
         ffi_boundary! {
             let builder = try_ref_from_ptr!(builder);
-            let private_key_pem = try_opt_cstr_bytes!(private_key_pem);
-            let archive_out = try_out!(archive_out);
-            let archive_len_out = try_out!(archive_len_out);
-            let key = match private_key_pem {
-                Some(pem) => Some(try_ok!(SigningKey::from_pem(try_str!(key_name), pem))),
-                None => None,
-            };
-            let signers: Vec<_> = key.iter().map(|k| (k, SignatureAlgorithm::RsaSha1)).collect();
-            let archive = try_ok!(builder.write_archive(&signers));
-            let (data, len) = bytes_to_c(archive);
-            archive_out.write(data);
-            archive_len_out.write(len);
-            apk_result::Ok
+            write_signed_archive(private_key_pem, key_name, archive_out, archive_len_out, |keys| {
+                builder.write_archive(keys)
+            })
         }
     }
 }

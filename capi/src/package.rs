@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use apk_index::{DepList, Index, PackageRef};
 
-use crate::error::{Error, apk_result};
+use crate::dependency::dependency_text;
+use crate::error::{Error, Failure, apk_result};
 use crate::ffi::{Castable, OwnershipRef};
 use crate::rslice::apk_str;
 
@@ -42,126 +43,125 @@ impl PackageHandle {
     }
 }
 
-/// Writes the text of dependency `position` of `list` into the caller's buffer.
-macro_rules! dependency_get {
-    ($list:expr, $position:ident, $buf:ident, $len:ident, $out_len:ident) => {{
-        let buf = try_text_buf!($buf, $len);
-        let out_len = try_out!($out_len);
-        let list: DepList<'_> = $list;
-        let len = list.len();
-        let Some(dependency) = list.get($position) else {
-            fail!(Error::OutOfRange {
-                position: $position,
-                len
-            });
-        };
-        buf.fill(&dependency.to_string(), out_len)
-    }};
+/// The body of a getter: `get` applied to the package behind `package`, inside the panic
+/// boundary; a NULL `package` gives the failure value of `R`.
+fn read<R: Failure>(package: *const apk_package, get: impl FnOnce(PackageRef<'_>) -> R) -> R {
+    ffi_boundary! {
+        get(try_ref_from_ptr!(package).get())
+    }
+}
+
+/// The body of a getter that copies text into a caller's buffer: checks `package`, `buf` and
+/// `out_len`, in that order, then copies the text `text` makes of the package (or fails with
+/// its error), inside the panic boundary.
+fn copy_text(
+    package: *const apk_package,
+    buf: *mut c_char,
+    len: usize,
+    out_len: *mut usize,
+    text: impl FnOnce(PackageRef<'_>) -> Result<String, Error>,
+) -> apk_result {
+    ffi_boundary! {
+        let package = try_ref_from_ptr!(package);
+        let buf = try_text_buf!(buf, len);
+        let out_len = try_out!(out_len);
+        buf.fill(&try_ok!(text(package.get())), out_len)
+    }
+}
+
+/// The body of the `*_get` functions: copies entry `position` of the dependency list that
+/// `list` picks out of the package.
+fn dependency_get(
+    package: *const apk_package,
+    list: for<'a> fn(&PackageRef<'a>) -> DepList<'a>,
+    position: usize,
+    buf: *mut c_char,
+    len: usize,
+    out_len: *mut usize,
+) -> apk_result {
+    copy_text(package, buf, len, out_len, |package| {
+        let list = list(&package);
+        dependency_text(list.get(position), position, list.len())
+    })
 }
 
 impl apk_package {
     /// `P:` the package name.
     #[unsafe(no_mangle)]
     pub extern "C" fn apk_package_name(package: *const apk_package) -> apk_str {
-        ffi_boundary! {
-            apk_str::new(try_ref_from_ptr!(package).get().name())
-        }
+        read(package, |p| apk_str::new(p.name()))
     }
 
     /// `V:` the version text, as written in the index.
     #[unsafe(no_mangle)]
     pub extern "C" fn apk_package_version(package: *const apk_package) -> apk_str {
-        ffi_boundary! {
-            apk_str::new(try_ref_from_ptr!(package).get().version())
-        }
+        read(package, |p| apk_str::new(p.version()))
     }
 
     /// `A:` the architecture, or `{ NULL, 0 }` when the record has none.
     #[unsafe(no_mangle)]
     pub extern "C" fn apk_package_arch(package: *const apk_package) -> apk_str {
-        ffi_boundary! {
-            apk_str::from_option(try_ref_from_ptr!(package).get().arch())
-        }
+        read(package, |p| apk_str::from_option(p.arch()))
     }
 
     /// `T:` the one-line description (empty when the record has none).
     #[unsafe(no_mangle)]
     pub extern "C" fn apk_package_description(package: *const apk_package) -> apk_str {
-        ffi_boundary! {
-            apk_str::new(try_ref_from_ptr!(package).get().description())
-        }
+        read(package, |p| apk_str::new(p.description()))
     }
 
     /// `U:` the project URL (empty when the record has none).
     #[unsafe(no_mangle)]
     pub extern "C" fn apk_package_url(package: *const apk_package) -> apk_str {
-        ffi_boundary! {
-            apk_str::new(try_ref_from_ptr!(package).get().url())
-        }
+        read(package, |p| apk_str::new(p.url()))
     }
 
     /// `L:` the license expression (empty when the record has none).
     #[unsafe(no_mangle)]
     pub extern "C" fn apk_package_license(package: *const apk_package) -> apk_str {
-        ffi_boundary! {
-            apk_str::new(try_ref_from_ptr!(package).get().license())
-        }
+        read(package, |p| apk_str::new(p.license()))
     }
 
     /// `o:` the origin (source package name), or `{ NULL, 0 }` when the record has none.
     #[unsafe(no_mangle)]
     pub extern "C" fn apk_package_origin(package: *const apk_package) -> apk_str {
-        ffi_boundary! {
-            apk_str::from_option(try_ref_from_ptr!(package).get().origin())
-        }
+        read(package, |p| apk_str::from_option(p.origin()))
     }
 
     /// `m:` the maintainer, or `{ NULL, 0 }` when the record has none.
     #[unsafe(no_mangle)]
     pub extern "C" fn apk_package_maintainer(package: *const apk_package) -> apk_str {
-        ffi_boundary! {
-            apk_str::from_option(try_ref_from_ptr!(package).get().maintainer())
-        }
+        read(package, |p| apk_str::from_option(p.maintainer()))
     }
 
     /// `c:` the source commit, or `{ NULL, 0 }` when the record has none.
     #[unsafe(no_mangle)]
     pub extern "C" fn apk_package_commit(package: *const apk_package) -> apk_str {
-        ffi_boundary! {
-            apk_str::from_option(try_ref_from_ptr!(package).get().commit())
-        }
+        read(package, |p| apk_str::from_option(p.commit()))
     }
 
     /// `S:` the size of the `.apk` file in bytes (0 when absent or not a number).
     #[unsafe(no_mangle)]
     pub extern "C" fn apk_package_size(package: *const apk_package) -> u64 {
-        ffi_boundary! {
-            try_ref_from_ptr!(package).get().size()
-        }
+        read(package, |p| p.size())
     }
 
     /// `I:` the installed size in bytes (0 when absent or not a number).
     #[unsafe(no_mangle)]
     pub extern "C" fn apk_package_installed_size(package: *const apk_package) -> u64 {
-        ffi_boundary! {
-            try_ref_from_ptr!(package).get().installed_size()
-        }
+        read(package, |p| p.installed_size())
     }
 
     /// `t:` the build time in seconds since the Unix epoch (0 when absent).
     #[unsafe(no_mangle)]
     pub extern "C" fn apk_package_build_time(package: *const apk_package) -> u64 {
-        ffi_boundary! {
-            try_ref_from_ptr!(package).get().build_time()
-        }
+        read(package, |p| p.build_time())
     }
 
     /// `k:` the provider priority (0 when absent).
     #[unsafe(no_mangle)]
     pub extern "C" fn apk_package_provider_priority(package: *const apk_package) -> u32 {
-        ffi_boundary! {
-            try_ref_from_ptr!(package).get().provider_priority()
-        }
+        read(package, |p| p.provider_priority())
     }
 
     /// Whether apk would install the package: `false` when its record has an invalid version
@@ -188,21 +188,15 @@ impl apk_package {
         len: usize,
         out_len: *mut usize,
     ) -> apk_result {
-        ffi_boundary! {
-            let package = try_ref_from_ptr!(package);
-            let buf = try_text_buf!(buf, len);
-            let out_len = try_out!(out_len);
-            let identity = package.get().identity().map(|c| c.to_string()).unwrap_or_default();
-            buf.fill(&identity, out_len)
-        }
+        copy_text(package, buf, len, out_len, |p| {
+            Ok(p.identity().map(|c| c.to_string()).unwrap_or_default())
+        })
     }
 
     /// The number of `D:` dependencies (including `!` conflicts); 0 if `package` is NULL.
     #[unsafe(no_mangle)]
     pub extern "C" fn apk_package_depends_len(package: *const apk_package) -> usize {
-        ffi_boundary! {
-            try_ref_from_ptr!(package).get().depends().len()
-        }
+        read(package, |p| p.depends().len())
     }
 
     /// Copies `D:` dependency number `position` (0-based) as token text, e.g.
@@ -221,18 +215,13 @@ impl apk_package {
         len: usize,
         out_len: *mut usize,
     ) -> apk_result {
-        ffi_boundary! {
-            let package = try_ref_from_ptr!(package);
-            dependency_get!(package.get().depends(), position, buf, len, out_len)
-        }
+        dependency_get(package, |p| p.depends(), position, buf, len, out_len)
     }
 
     /// The number of `p:` provides (such as `cmd:busybox=1.36.1-r2`); 0 if `package` is NULL.
     #[unsafe(no_mangle)]
     pub extern "C" fn apk_package_provides_len(package: *const apk_package) -> usize {
-        ffi_boundary! {
-            try_ref_from_ptr!(package).get().provides().len()
-        }
+        read(package, |p| p.provides().len())
     }
 
     /// Copies `p:` provide number `position` as token text; see `apk_package_depends_get` for
@@ -245,18 +234,13 @@ impl apk_package {
         len: usize,
         out_len: *mut usize,
     ) -> apk_result {
-        ffi_boundary! {
-            let package = try_ref_from_ptr!(package);
-            dependency_get!(package.get().provides(), position, buf, len, out_len)
-        }
+        dependency_get(package, |p| p.provides(), position, buf, len, out_len)
     }
 
     /// The number of `i:` install-if conditions; 0 if `package` is NULL.
     #[unsafe(no_mangle)]
     pub extern "C" fn apk_package_install_if_len(package: *const apk_package) -> usize {
-        ffi_boundary! {
-            try_ref_from_ptr!(package).get().install_if().len()
-        }
+        read(package, |p| p.install_if().len())
     }
 
     /// Copies `i:` install-if condition number `position` as token text; see
@@ -269,9 +253,6 @@ impl apk_package {
         len: usize,
         out_len: *mut usize,
     ) -> apk_result {
-        ffi_boundary! {
-            let package = try_ref_from_ptr!(package);
-            dependency_get!(package.get().install_if(), position, buf, len, out_len)
-        }
+        dependency_get(package, |p| p.install_if(), position, buf, len, out_len)
     }
 }

@@ -7,10 +7,9 @@ use std::io::BufReader;
 use apk_index::{Checksum, Dependency, PackageInfo};
 use apk_pkg::{ExtractError, Extractor, PackageReader, PackageSummary, VerifyPackageError};
 
+use crate::dependency::dependency_text;
 use crate::error::{Error, Failure, apk_result};
-use crate::ffi::{
-    Castable, Out, OwnershipBox, TextBuf, free_box, path_from_bytes, to_boxed_mut_ptr,
-};
+use crate::ffi::{Castable, OwnershipBox, free_box, path_from_bytes, to_boxed_mut_ptr};
 use crate::keyset::apk_keyset;
 use crate::rslice::apk_str;
 
@@ -91,20 +90,46 @@ pub struct apk_extract_summary {
     pub xattrs_failed: u64,
 }
 
-/// Copies dependency `position` of `list` as token text into the caller's buffer.
-fn dependency_get(
-    list: &[Dependency],
-    position: usize,
-    buf: TextBuf<'_>,
-    out_len: Out<usize>,
-) -> apk_result {
-    match list.get(position) {
-        Some(dependency) => buf.fill(&dependency.to_string(), out_len),
-        None => apk_result::fail(Error::OutOfRange {
-            position,
-            len: list.len(),
-        }),
+/// The body of a getter: `get` applied to the package behind `pkg`, inside the panic
+/// boundary; a NULL `pkg` gives the failure value of `R`.
+fn read<R: Failure>(pkg: *const apk_package_file, get: impl FnOnce(&PackageFileHandle) -> R) -> R {
+    ffi_boundary! {
+        get(try_ref_from_ptr!(pkg))
     }
+}
+
+/// The body of a getter that copies text into a caller's buffer: checks `pkg`, `buf` and
+/// `out_len`, in that order, then copies the text `text` makes of the package (or fails with
+/// its error), inside the panic boundary.
+fn copy_text(
+    pkg: *const apk_package_file,
+    buf: *mut c_char,
+    len: usize,
+    out_len: *mut usize,
+    text: impl FnOnce(&PackageFileHandle) -> Result<String, Error>,
+) -> apk_result {
+    ffi_boundary! {
+        let pkg = try_ref_from_ptr!(pkg);
+        let buf = try_text_buf!(buf, len);
+        let out_len = try_out!(out_len);
+        buf.fill(&try_ok!(text(pkg)), out_len)
+    }
+}
+
+/// The body of the `*_get` functions: copies entry `position` of the dependency list that
+/// `list` picks out of the package.
+fn dependency_get(
+    pkg: *const apk_package_file,
+    list: fn(&PackageInfo) -> &[Dependency],
+    position: usize,
+    buf: *mut c_char,
+    len: usize,
+    out_len: *mut usize,
+) -> apk_result {
+    copy_text(pkg, buf, len, out_len, |pkg| {
+        let list = list(&pkg.info);
+        dependency_text(list.get(position), position, list.len())
+    })
 }
 
 impl apk_package_file {
@@ -152,89 +177,67 @@ impl apk_package_file {
     /// `pkgname`: the package name.
     #[unsafe(no_mangle)]
     pub extern "C" fn apk_package_file_name(pkg: *const apk_package_file) -> apk_str {
-        ffi_boundary! {
-            apk_str::new(&try_ref_from_ptr!(pkg).info.name)
-        }
+        read(pkg, |p| apk_str::new(&p.info.name))
     }
 
     /// `pkgver`: the version text.
     #[unsafe(no_mangle)]
     pub extern "C" fn apk_package_file_version(pkg: *const apk_package_file) -> apk_str {
-        ffi_boundary! {
-            apk_str::new(&try_ref_from_ptr!(pkg).info.version)
-        }
+        read(pkg, |p| apk_str::new(&p.info.version))
     }
 
     /// `arch`: the architecture, or `{ NULL, 0 }` when `.PKGINFO` has none.
     #[unsafe(no_mangle)]
     pub extern "C" fn apk_package_file_arch(pkg: *const apk_package_file) -> apk_str {
-        ffi_boundary! {
-            apk_str::from_option(try_ref_from_ptr!(pkg).info.arch.as_deref())
-        }
+        read(pkg, |p| apk_str::from_option(p.info.arch.as_deref()))
     }
 
     /// `pkgdesc`: the one-line description (empty when there is none).
     #[unsafe(no_mangle)]
     pub extern "C" fn apk_package_file_description(pkg: *const apk_package_file) -> apk_str {
-        ffi_boundary! {
-            apk_str::new(&try_ref_from_ptr!(pkg).info.description)
-        }
+        read(pkg, |p| apk_str::new(&p.info.description))
     }
 
     /// `url`: the project URL (empty when there is none).
     #[unsafe(no_mangle)]
     pub extern "C" fn apk_package_file_url(pkg: *const apk_package_file) -> apk_str {
-        ffi_boundary! {
-            apk_str::new(&try_ref_from_ptr!(pkg).info.url)
-        }
+        read(pkg, |p| apk_str::new(&p.info.url))
     }
 
     /// `license`: the license expression (empty when there is none).
     #[unsafe(no_mangle)]
     pub extern "C" fn apk_package_file_license(pkg: *const apk_package_file) -> apk_str {
-        ffi_boundary! {
-            apk_str::new(&try_ref_from_ptr!(pkg).info.license)
-        }
+        read(pkg, |p| apk_str::new(&p.info.license))
     }
 
     /// `origin`: the source package name, or `{ NULL, 0 }` when there is none.
     #[unsafe(no_mangle)]
     pub extern "C" fn apk_package_file_origin(pkg: *const apk_package_file) -> apk_str {
-        ffi_boundary! {
-            apk_str::from_option(try_ref_from_ptr!(pkg).info.origin.as_deref())
-        }
+        read(pkg, |p| apk_str::from_option(p.info.origin.as_deref()))
     }
 
     /// `maintainer`, or `{ NULL, 0 }` when there is none.
     #[unsafe(no_mangle)]
     pub extern "C" fn apk_package_file_maintainer(pkg: *const apk_package_file) -> apk_str {
-        ffi_boundary! {
-            apk_str::from_option(try_ref_from_ptr!(pkg).info.maintainer.as_deref())
-        }
+        read(pkg, |p| apk_str::from_option(p.info.maintainer.as_deref()))
     }
 
     /// `commit`: the source commit, or `{ NULL, 0 }` when there is none.
     #[unsafe(no_mangle)]
     pub extern "C" fn apk_package_file_commit(pkg: *const apk_package_file) -> apk_str {
-        ffi_boundary! {
-            apk_str::from_option(try_ref_from_ptr!(pkg).info.commit.as_deref())
-        }
+        read(pkg, |p| apk_str::from_option(p.info.commit.as_deref()))
     }
 
     /// `builddate`: the build time in seconds since the Unix epoch (0 when absent).
     #[unsafe(no_mangle)]
     pub extern "C" fn apk_package_file_build_time(pkg: *const apk_package_file) -> u64 {
-        ffi_boundary! {
-            try_ref_from_ptr!(pkg).info.build_time
-        }
+        read(pkg, |p| p.info.build_time)
     }
 
     /// `size`: the installed size in bytes, as `.PKGINFO` states it (0 when absent).
     #[unsafe(no_mangle)]
     pub extern "C" fn apk_package_file_installed_size(pkg: *const apk_package_file) -> u64 {
-        ffi_boundary! {
-            try_ref_from_ptr!(pkg).info.installed_size
-        }
+        read(pkg, |p| p.info.installed_size)
     }
 
     /// Copies the package identity (the index `C:` value: `Q1` and base64 of the SHA-1 of the
@@ -256,21 +259,15 @@ impl apk_package_file {
         len: usize,
         out_len: *mut usize,
     ) -> apk_result {
-        ffi_boundary! {
-            let pkg = try_ref_from_ptr!(pkg);
-            let buf = try_text_buf!(buf, len);
-            let out_len = try_out!(out_len);
-            let identity = pkg.identity().map(|c| c.to_string()).unwrap_or_default();
-            buf.fill(&identity, out_len)
-        }
+        copy_text(pkg, buf, len, out_len, |p| {
+            Ok(p.identity().map(|c| c.to_string()).unwrap_or_default())
+        })
     }
 
     /// The number of `depend` entries (including `!` conflicts); 0 if `pkg` is NULL.
     #[unsafe(no_mangle)]
     pub extern "C" fn apk_package_file_depends_len(pkg: *const apk_package_file) -> usize {
-        ffi_boundary! {
-            try_ref_from_ptr!(pkg).info.depends.len()
-        }
+        read(pkg, |p| p.info.depends.len())
     }
 
     /// Copies `depend` number `position` (0-based) as token text, e.g. `musl>=1.2` or
@@ -285,20 +282,13 @@ impl apk_package_file {
         len: usize,
         out_len: *mut usize,
     ) -> apk_result {
-        ffi_boundary! {
-            let pkg = try_ref_from_ptr!(pkg);
-            let buf = try_text_buf!(buf, len);
-            let out_len = try_out!(out_len);
-            dependency_get(&pkg.info.depends, position, buf, out_len)
-        }
+        dependency_get(pkg, |info| &info.depends, position, buf, len, out_len)
     }
 
     /// The number of `provides` entries; 0 if `pkg` is NULL.
     #[unsafe(no_mangle)]
     pub extern "C" fn apk_package_file_provides_len(pkg: *const apk_package_file) -> usize {
-        ffi_boundary! {
-            try_ref_from_ptr!(pkg).info.provides.len()
-        }
+        read(pkg, |p| p.info.provides.len())
     }
 
     /// Copies `provides` entry number `position` as token text (e.g. `cmd:hello=1.0-r0`); see
@@ -311,21 +301,14 @@ impl apk_package_file {
         len: usize,
         out_len: *mut usize,
     ) -> apk_result {
-        ffi_boundary! {
-            let pkg = try_ref_from_ptr!(pkg);
-            let buf = try_text_buf!(buf, len);
-            let out_len = try_out!(out_len);
-            dependency_get(&pkg.info.provides, position, buf, out_len)
-        }
+        dependency_get(pkg, |info| &info.provides, position, buf, len, out_len)
     }
 
     /// The number of signatures (of supported algorithms) the package carries; 0 for an
     /// unsigned package or a NULL `pkg`.
     #[unsafe(no_mangle)]
     pub extern "C" fn apk_package_file_signatures_len(pkg: *const apk_package_file) -> usize {
-        ffi_boundary! {
-            try_ref_from_ptr!(pkg).reader.signatures().len()
-        }
+        read(pkg, |p| p.reader.signatures().len())
     }
 
     /// The name of the key that made signature number `position` (in package order), i.e.
@@ -337,10 +320,9 @@ impl apk_package_file {
         pkg: *const apk_package_file,
         position: usize,
     ) -> apk_str {
-        ffi_boundary! {
-            let pkg = try_ref_from_ptr!(pkg);
-            apk_str::from_option(pkg.reader.signatures().get(position).map(|s| s.key_name()))
-        }
+        read(pkg, |p| {
+            apk_str::from_option(p.reader.signatures().get(position).map(|s| s.key_name()))
+        })
     }
 
     /// Checks the package's signature against `keys`, as apk does: the first signature whose

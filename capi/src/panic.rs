@@ -1,6 +1,7 @@
 //! The panic boundary: no Rust panic may unwind into C.
 //!
-//! Every exported function wraps its whole body in `ffi_boundary!`. A panic inside is caught
+//! Every exported function wraps its whole body in `ffi_boundary!`, or is one call of a private
+//! helper whose body is (such as the package getters). A panic inside is caught
 //! and turned into the function's failure value (see [`Failure`](crate::error::Failure)):
 //! `APK_RESULT_PANIC` plus a last-error message for functions returning `apk_result`, and
 //! NULL, 0, `false` or an empty string for the others. Since Rust 1.81 a panic escaping an

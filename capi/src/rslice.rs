@@ -2,6 +2,8 @@
 
 use std::ffi::c_char;
 
+use crate::ffi::Out;
+
 /// A borrowed UTF-8 string: `len` bytes at `data`, NOT NUL-terminated (print it with
 /// `printf("%.*s", (int)s.len, s.data)`).
 ///
@@ -49,11 +51,13 @@ impl Default for apk_str {
     }
 }
 
-/// Hands `bytes` to C as a leaked `Box<[u8]>`: returns the pointer and the length to pass back to `apk_bytes_free`.
-pub(crate) fn bytes_to_c(bytes: Vec<u8>) -> (*mut u8, usize) {
+/// Hands `bytes` to C as a leaked `Box<[u8]>`: stores the pointer in `data_out` and the
+/// length to pass back to `apk_bytes_free` in `len_out`.
+pub(crate) fn write_bytes(bytes: Vec<u8>, data_out: Out<*mut u8>, len_out: Out<usize>) {
     let boxed: Box<[u8]> = bytes.into_boxed_slice();
     let len = boxed.len();
-    (Box::into_raw(boxed).cast::<u8>(), len)
+    data_out.write(Box::into_raw(boxed).cast::<u8>());
+    len_out.write(len);
 }
 
 /// Frees a buffer returned by a function of this library together with its length, such as

@@ -16,79 +16,11 @@
 /* First and alone: the header must compile standalone. */
 #include "apk.h"
 
+#include "check.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int failures = 0;
-static int checks = 0;
-
-#define CHECK(cond)                                                                  \
-    do {                                                                             \
-        checks++;                                                                    \
-        if (!(cond)) {                                                               \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-            failures++;                                                              \
-        }                                                                            \
-    } while (0)
-
-/* Checks that `expr` returns `expected`, printing the last error if not. */
-#define CHECK_RESULT(expr, expected)                                                    \
-    do {                                                                                \
-        apk_result got_ = (expr);                                                       \
-        checks++;                                                                       \
-        if (got_ != (apk_result)(expected)) {                                           \
-            char message_[512];                                                         \
-            size_t message_len_ = 0;                                                    \
-            apk_last_error(message_, sizeof message_, &message_len_);                   \
-            fprintf(stderr, "%s:%d: %s returned %u, expected %s (%u); last error: %s\n", \
-                    __FILE__, __LINE__, #expr, (unsigned)got_, #expected,               \
-                    (unsigned)(expected), message_);                                    \
-            failures++;                                                                 \
-        }                                                                               \
-    } while (0)
-
-/* Whether the view `s` holds exactly the text `text`. */
-static int str_eq(apk_str s, const char *text) {
-    size_t len = strlen(text);
-    return s.data != NULL && s.len == len && memcmp(s.data, text, len) == 0;
-}
-
-/* Whether the last error message contains `needle`. */
-static int last_error_contains(const char *needle) {
-    char message[512];
-    size_t len = 0;
-    if (apk_last_error(message, sizeof message, &len) != APK_RESULT_OK) {
-        return 0;
-    }
-    return strstr(message, needle) != NULL;
-}
-
-/* Reads a whole file into a NUL-terminated buffer the caller frees with free(). */
-static char *read_file(const char *path, size_t *len_out) {
-    FILE *f = fopen(path, "rb");
-    char *data = NULL;
-    size_t len = 0, cap = 0, n;
-    if (f == NULL) {
-        fprintf(stderr, "cannot open %s\n", path);
-        exit(2);
-    }
-    do {
-        if (cap - len < 4096) {
-            cap = cap * 2 + 4096;
-            data = realloc(data, cap + 1);
-            if (data == NULL) {
-                exit(2);
-            }
-        }
-        n = fread(data + len, 1, cap - len, f);
-        len += n;
-    } while (n > 0);
-    fclose(f);
-    data[len] = '\0';
-    *len_out = len;
-    return data;
-}
 
 static void print_str(const char *label, apk_str s) {
     if (s.data == NULL) {
@@ -239,7 +171,7 @@ static void test_keys(const char *keys_dir, const char *key_name) {
     CHECK(apk_keyset_len(keys) == 1);
 
     snprintf(path, sizeof path, "%s/%s", keys_dir, key_name);
-    pem = read_file(path, &pem_len);
+    pem = read_input(path, &pem_len);
     CHECK_RESULT(apk_keyset_add_pem(keys, "copy.rsa.pub", (const uint8_t *)pem, pem_len),
                  APK_RESULT_OK);
     CHECK(apk_keyset_len(keys) == 2);
@@ -255,21 +187,8 @@ static void test_keys(const char *keys_dir, const char *key_name) {
     apk_keyset_free(NULL);
 }
 
-/* Prints one dependency list of `pkg` and checks the buffer protocol along the way. */
-static void print_deps(const apk_package *pkg, const char *label,
-                       size_t (*len_fn)(const apk_package *),
-                       apk_result (*get_fn)(const apk_package *, size_t, char *, size_t,
-                                            size_t *)) {
-    size_t n = len_fn(pkg), i, len;
-    char buf[256];
-    for (i = 0; i < n; i++) {
-        len = 0;
-        CHECK_RESULT(get_fn(pkg, i, buf, sizeof buf, &len), APK_RESULT_OK);
-        CHECK(strlen(buf) == len);
-        printf("  %s: %s\n", label, buf);
-    }
-    CHECK_RESULT(get_fn(pkg, n, buf, sizeof buf, &len), APK_RESULT_OUT_OF_RANGE);
-}
+/* print_deps for this program's packages (see check.h). */
+DEFINE_PRINT_DEPS(apk_package)
 
 /* Prints every package; returns the busybox package. */
 static const apk_package *walk_index(const apk_index *index) {
@@ -351,9 +270,9 @@ static void test_index(const char *archive_path, const char *text_path, const ch
 
     CHECK_RESULT(apk_keyset_load_dir(keys, keys_dir), APK_RESULT_OK);
     CHECK_RESULT(apk_keyset_load_dir(other_keys, other_keys_dir), APK_RESULT_OK);
-    archive = read_file(archive_path, &archive_len);
-    text = read_file(text_path, &text_len);
-    private_key = read_file(private_key_path, &private_key_len);
+    archive = read_input(archive_path, &archive_len);
+    text = read_input(text_path, &text_len);
+    private_key = read_input(private_key_path, &private_key_len);
 
     /* From the file, verified. */
     CHECK_RESULT(apk_index_load_file(archive_path, keys, APK_RULES_V3, &index), APK_RESULT_OK);
@@ -489,10 +408,5 @@ int main(int argc, char **argv) {
     test_keys(argv[3], argv[6]);
     test_index(argv[1], argv[2], argv[3], argv[4], argv[5], argv[6], argv[7]);
 
-    if (failures > 0) {
-        printf("%d of %d checks failed\n", failures, checks);
-        return 1;
-    }
-    printf("all %d checks passed\n", checks);
-    return 0;
+    return checks_finish();
 }

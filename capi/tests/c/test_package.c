@@ -25,37 +25,11 @@
 /* First and alone: the header must compile standalone. */
 #include "apk.h"
 
+#include "check.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int failures = 0;
-static int checks = 0;
-
-#define CHECK(cond)                                                                  \
-    do {                                                                             \
-        checks++;                                                                    \
-        if (!(cond)) {                                                               \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-            failures++;                                                              \
-        }                                                                            \
-    } while (0)
-
-/* Checks that `expr` returns `expected`, printing the last error if not. */
-#define CHECK_RESULT(expr, expected)                                                    \
-    do {                                                                                \
-        apk_result got_ = (expr);                                                       \
-        checks++;                                                                       \
-        if (got_ != (apk_result)(expected)) {                                           \
-            char message_[512];                                                         \
-            size_t message_len_ = 0;                                                    \
-            apk_last_error(message_, sizeof message_, &message_len_);                   \
-            fprintf(stderr, "%s:%d: %s returned %u, expected %s (%u); last error: %s\n", \
-                    __FILE__, __LINE__, #expr, (unsigned)got_, #expected,               \
-                    (unsigned)(expected), message_);                                    \
-            failures++;                                                                 \
-        }                                                                               \
-    } while (0)
 
 /* The arguments. */
 struct args {
@@ -63,51 +37,6 @@ struct args {
     const char *keys_dir, *other_keys_dir, *private_key, *key_name;
     const char *dest, *index_out;
 };
-
-/* Whether the view `s` holds exactly the text `text`. */
-static int str_eq(apk_str s, const char *text) {
-    size_t len = strlen(text);
-    return s.data != NULL && s.len == len && memcmp(s.data, text, len) == 0;
-}
-
-/* Whether the last error message contains `needle`. */
-static int last_error_contains(const char *needle) {
-    char message[512];
-    size_t len = 0;
-    if (apk_last_error(message, sizeof message, &len) != APK_RESULT_OK) {
-        return 0;
-    }
-    return strstr(message, needle) != NULL;
-}
-
-/* Reads a whole file into a NUL-terminated buffer the caller frees with free(); NULL if it
- * cannot be opened. */
-static char *read_file(const char *path, size_t *len_out) {
-    FILE *f = fopen(path, "rb");
-    char *data = NULL, *grown;
-    size_t len = 0, cap = 0, n;
-    if (f == NULL) {
-        return NULL;
-    }
-    do {
-        if (cap - len < 4096) {
-            cap = cap * 2 + 4096;
-            grown = realloc(data, cap + 1);
-            if (grown == NULL) {
-                free(data);
-                fclose(f);
-                exit(2);
-            }
-            data = grown;
-        }
-        n = fread(data + len, 1, cap - len, f);
-        len += n;
-    } while (n > 0);
-    fclose(f);
-    data[len] = '\0';
-    *len_out = len;
-    return data;
-}
 
 /* Whether the file `dir`/`name` exists and holds exactly `content`. */
 static int file_holds(const char *dir, const char *name, const char *content) {
@@ -144,21 +73,8 @@ static void print_field(const char *label, apk_str s) {
     }
 }
 
-/* Prints one dependency list of `pkg` and checks the buffer protocol along the way. */
-static void print_deps(const apk_package_file *pkg, const char *label,
-                       size_t (*len_fn)(const apk_package_file *),
-                       apk_result (*get_fn)(const apk_package_file *, size_t, char *, size_t,
-                                            size_t *)) {
-    size_t n = len_fn(pkg), i, len;
-    char buf[256];
-    for (i = 0; i < n; i++) {
-        len = 0;
-        CHECK_RESULT(get_fn(pkg, i, buf, sizeof buf, &len), APK_RESULT_OK);
-        CHECK(strlen(buf) == len);
-        printf("  %s: %s\n", label, buf);
-    }
-    CHECK_RESULT(get_fn(pkg, n, buf, sizeof buf, &len), APK_RESULT_OUT_OF_RANGE);
-}
+/* print_deps for this program's packages (see check.h). */
+DEFINE_PRINT_DEPS(apk_package_file)
 
 /* Copies the identity of `pkg` into `buf` (64 bytes). */
 static void identity_of(const apk_package_file *pkg, char buf[64]) {
@@ -542,10 +458,5 @@ int main(int argc, char **argv) {
     test_extract(&a);
     test_index_builder(&a);
 
-    if (failures > 0) {
-        printf("%d of %d checks failed\n", failures, checks);
-        return 1;
-    }
-    printf("all %d checks passed\n", checks);
-    return 0;
+    return checks_finish();
 }

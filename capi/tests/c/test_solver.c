@@ -15,63 +15,11 @@
 /* First and alone: the header must compile standalone. */
 #include "apk.h"
 
+#include "check.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int failures = 0;
-static int checks = 0;
-
-#define CHECK(cond)                                                                  \
-    do {                                                                             \
-        checks++;                                                                    \
-        if (!(cond)) {                                                               \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-            failures++;                                                              \
-        }                                                                            \
-    } while (0)
-
-#define CHECK_RESULT(expr, expected)                                                    \
-    do {                                                                                \
-        apk_result got_ = (expr);                                                       \
-        checks++;                                                                       \
-        if (got_ != (apk_result)(expected)) {                                           \
-            char message_[512];                                                         \
-            size_t message_len_ = 0;                                                    \
-            apk_last_error(message_, sizeof message_, &message_len_);                   \
-            fprintf(stderr, "%s:%d: %s returned %u, expected %s (%u); last error: %s\n", \
-                    __FILE__, __LINE__, #expr, (unsigned)got_, #expected,               \
-                    (unsigned)(expected), message_);                                    \
-            failures++;                                                                 \
-        }                                                                               \
-    } while (0)
-
-/* Reads a whole file into a buffer the caller frees with free(). */
-static char *read_file(const char *path, size_t *len_out) {
-    FILE *f = fopen(path, "rb");
-    char *data = NULL;
-    size_t len = 0, cap = 0, n;
-    if (f == NULL) {
-        fprintf(stderr, "cannot open %s\n", path);
-        exit(2);
-    }
-    do {
-        if (cap - len < 4096) {
-            cap = cap * 2 + 4096;
-            data = realloc(data, cap + 1);
-            if (data == NULL) {
-                fprintf(stderr, "out of memory\n");
-                exit(2);
-            }
-        }
-        n = fread(data + len, 1, cap - len, f);
-        len += n;
-    } while (n > 0);
-    fclose(f);
-    data[len] = '\0';
-    *len_out = len;
-    return data;
-}
 
 static const char *kind_name(apk_change_kind kind) {
     switch (kind) {
@@ -132,8 +80,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: test_solver APKINDEX INSTALLED\n");
         return 2;
     }
-    index_text = read_file(argv[1], &index_len);
-    installed = read_file(argv[2], &installed_len);
+    index_text = read_input(argv[1], &index_len);
+    installed = read_input(argv[2], &installed_len);
 
     CHECK_RESULT(apk_index_load_text((const uint8_t *)index_text, index_len, APK_RULES_V3, &index),
                  APK_RESULT_OK);
@@ -193,10 +141,5 @@ int main(int argc, char **argv) {
     apk_solver_free(solver);
     apk_solver_free(NULL);
 
-    if (failures > 0) {
-        fprintf(stderr, "%d of %d checks failed\n", failures, checks);
-        return 1;
-    }
-    printf("all %d checks passed\n", checks);
-    return 0;
+    return checks_finish();
 }

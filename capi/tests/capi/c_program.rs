@@ -1,8 +1,10 @@
 //! Compiles `tests/c/test_index.c` against `include/apk.h`, links it with the static library
 //! and runs it on data made here: an APKINDEX, the same index as a signed `APKINDEX.tar.gz`,
-//! and keys generated for the test. Then runs it again under valgrind when that is installed.
+//! and keys generated for the test. Runs natively, under valgrind when installed, and with
+//! sanitizers when the compiler has them.
 //!
-//! The compiling and running helpers here are shared with the other C tests.
+//! The compiling and running helpers here ([`run_c_program`], [`assert_passed`]) serve all the
+//! C tests.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -154,7 +156,7 @@ fn make_fixture() -> Fixture {
 
 /// The valgrind command line the C tests run under (errors and definite or possible leaks
 /// fail the run), followed by the program and its arguments.
-pub fn valgrind() -> Command {
+fn valgrind() -> Command {
     let mut command = Command::new("valgrind");
     command.args([
         "--error-exitcode=99",
@@ -166,7 +168,7 @@ pub fn valgrind() -> Command {
 }
 
 /// The flags that build a C test with AddressSanitizer and UndefinedBehaviorSanitizer.
-pub const SANITIZER_FLAGS: &[&str] = &[
+const SANITIZER_FLAGS: &[&str] = &[
     "-fsanitize=address,undefined",
     "-fno-sanitize-recover=all",
     "-fno-omit-frame-pointer",
@@ -215,7 +217,7 @@ fn compiler() -> String {
 
 /// Compiles the C test `tests/c/<source>` with `extra` flags into `out`. Returns the
 /// compiler's output on failure.
-pub fn compile(source: &str, out: &Path, extra: &[&str]) -> Result<(), String> {
+fn compile(source: &str, out: &Path, extra: &[&str]) -> Result<(), String> {
     let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     let include = header_path()
         .parent()
@@ -283,51 +285,72 @@ pub fn assert_passed(what: &str, output: &Output, expected: &[&str]) {
     );
 }
 
-pub fn on_path(program: &str) -> bool {
+fn on_path(program: &str) -> bool {
     std::env::var_os("PATH")
         .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
 }
 
-#[test]
-fn c_program_passes() {
-    let fixture = make_fixture();
-    let exe = fixture.dir.path().join("test_index");
-    if let Err(stderr) = compile("test_index.c", &exe, &[]) {
-        panic!("compiling tests/c/test_index.c failed:\n{stderr}");
-    }
+/// One run of a compiled C test program.
+pub struct Run {
+    /// Names the run in messages and file names: `test_x`, `test_x-valgrind` or
+    /// `test_x-sanitizers`.
+    pub what: String,
+    exe: PathBuf,
+    under_valgrind: bool,
+}
 
-    let output = Command::new(&exe)
-        .args(&fixture.args)
-        .output()
-        .expect("run the C test program");
-    assert_passed("test_index", &output, EXPECTED_LINES);
-
-    if on_path("valgrind") {
-        let output = valgrind()
-            .arg(&exe)
-            .args(&fixture.args)
+impl Run {
+    /// Runs the program with `args` and returns what it did.
+    pub fn output(&self, args: &[PathBuf]) -> Output {
+        let mut command = if self.under_valgrind {
+            let mut command = valgrind();
+            command.arg(&self.exe);
+            command
+        } else {
+            Command::new(&self.exe)
+        };
+        command
+            .args(args)
+            .env("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
             .output()
-            .expect("run valgrind");
-        assert_passed("test_index under valgrind", &output, EXPECTED_LINES);
-    } else {
-        eprintln!("note: valgrind is not on PATH; skipping the valgrind run");
+            .expect("run the C test program")
     }
 }
 
-/// The same program built with AddressSanitizer and UndefinedBehaviorSanitizer, where the
-/// compiler supports them.
-#[test]
-fn c_program_passes_under_sanitizers() {
-    let fixture = make_fixture();
-    let exe = fixture.dir.path().join("test_index_asan");
-    if let Err(stderr) = compile("test_index.c", &exe, SANITIZER_FLAGS) {
-        eprintln!("note: cannot build with sanitizers, skipping:\n{stderr}");
-        return;
+/// Compiles the C test `tests/c/<name>.c` into `dir` and hands each of its runs to `check`,
+/// which runs the program and checks what it did: natively, under valgrind when that is
+/// installed, and built with AddressSanitizer and UndefinedBehaviorSanitizer where the compiler
+/// has them (the runs that cannot be made are skipped with a note).
+pub fn run_c_program(name: &str, dir: &Path, mut check: impl FnMut(&Run)) {
+    let source = format!("{name}.c");
+    let exe = dir.join(name);
+    if let Err(stderr) = compile(&source, &exe, &[]) {
+        panic!("compiling tests/c/{source} failed:\n{stderr}");
     }
-    let output = Command::new(&exe)
-        .args(&fixture.args)
-        .env("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
-        .output()
-        .expect("run the sanitized C test program");
-    assert_passed("test_index with sanitizers", &output, EXPECTED_LINES);
+    let run = |suffix: &str, exe: &Path, under_valgrind| Run {
+        what: format!("{name}{suffix}"),
+        exe: exe.to_owned(),
+        under_valgrind,
+    };
+    check(&run("", &exe, false));
+    if on_path("valgrind") {
+        check(&run("-valgrind", &exe, true));
+    } else {
+        eprintln!("note: valgrind is not on PATH; skipping the valgrind run");
+    }
+
+    let sanitized = dir.join(format!("{name}_asan"));
+    match compile(&source, &sanitized, SANITIZER_FLAGS) {
+        Ok(()) => check(&run("-sanitizers", &sanitized, false)),
+        Err(stderr) => eprintln!("note: cannot build with sanitizers, skipping:\n{stderr}"),
+    }
+}
+
+/// Natively, under valgrind and with sanitizers (see [`run_c_program`]).
+#[test]
+fn c_program_passes() {
+    let fixture = make_fixture();
+    run_c_program("test_index", fixture.dir.path(), |run| {
+        assert_passed(&run.what, &run.output(&fixture.args), EXPECTED_LINES);
+    });
 }

@@ -6,14 +6,13 @@
 //! has them.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use apk_index::keys::{SignatureAlgorithm, SigningKey};
 use apk_index::{Index, IndexOptions, KeySet, PackageInfo};
 use apk_pkg::{PackageBuilder, PackageReader, ReadPackageError};
 use rand::SeedableRng;
 
-use crate::c_program::{SANITIZER_FLAGS, assert_passed, compile, on_path, valgrind};
+use crate::c_program::{assert_passed, run_c_program};
 
 const KEY_NAME: &str = "capi-pkg-test@example.org-61a2b3c4.rsa.pub";
 const GREETING: &str = "Hello from apk-rs!\n";
@@ -226,54 +225,20 @@ impl Fixture {
     }
 }
 
-fn run(exe: &Path, args: &[PathBuf], under_valgrind: bool) -> Output {
-    let mut command = if under_valgrind {
-        let mut command = valgrind();
-        command.arg(exe);
-        command
-    } else {
-        Command::new(exe)
-    };
-    command
-        .args(args)
-        .env("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
-        .output()
-        .expect("run the C test program")
-}
-
-fn passes(what: &str, fixture: &Fixture, exe: &Path, under_valgrind: bool) {
-    let (dest, index) = fixture.run_dirs(what);
-    let output = run(exe, &fixture.args(&dest, &index), under_valgrind);
-    let expected = fixture.expected_lines();
-    let expected: Vec<&str> = expected.iter().map(String::as_str).collect();
-    assert_passed(what, &output, &expected);
-    fixture.check_outputs(what, &dest, &index);
-}
-
+/// Natively, under valgrind and with sanitizers (see [`run_c_program`]), each run extracting
+/// and writing into its own directories.
 #[test]
 fn package_program_passes() {
     let fixture = make_fixture();
-    let exe = fixture.dir.path().join("test_package");
-    if let Err(stderr) = compile("test_package.c", &exe, &[]) {
-        panic!("compiling tests/c/test_package.c failed:\n{stderr}");
-    }
-    passes("test_package", &fixture, &exe, false);
-    if on_path("valgrind") {
-        passes("test_package-valgrind", &fixture, &exe, true);
-    } else {
-        eprintln!("note: valgrind is not on PATH; skipping the valgrind run");
-    }
-}
-
-/// The same program built with AddressSanitizer and UndefinedBehaviorSanitizer, where the
-/// compiler supports them.
-#[test]
-fn package_program_passes_under_sanitizers() {
-    let fixture = make_fixture();
-    let exe = fixture.dir.path().join("test_package_asan");
-    if let Err(stderr) = compile("test_package.c", &exe, SANITIZER_FLAGS) {
-        eprintln!("note: cannot build with sanitizers, skipping:\n{stderr}");
-        return;
-    }
-    passes("test_package-sanitizers", &fixture, &exe, false);
+    let expected = fixture.expected_lines();
+    let expected: Vec<&str> = expected.iter().map(String::as_str).collect();
+    run_c_program("test_package", fixture.dir.path(), |run| {
+        let (dest, index) = fixture.run_dirs(&run.what);
+        assert_passed(
+            &run.what,
+            &run.output(&fixture.args(&dest, &index)),
+            &expected,
+        );
+        fixture.check_outputs(&run.what, &dest, &index);
+    });
 }

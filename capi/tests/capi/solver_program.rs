@@ -5,9 +5,8 @@
 //! installed, and with sanitizers when the compiler has them.
 
 use std::path::PathBuf;
-use std::process::Command;
 
-use crate::c_program::{SANITIZER_FLAGS, assert_passed, compile, on_path, valgrind};
+use crate::c_program::{assert_passed, run_c_program};
 
 const APKINDEX: &str = "\
 P:a\nV:2\nA:x86_64\nS:1\nI:10\nD:b\n\n\
@@ -61,40 +60,7 @@ fn make_fixture() -> Fixture {
 #[test]
 fn solver_program_passes() {
     let fixture = make_fixture();
-    let exe = fixture.dir.path().join("test_solver");
-    if let Err(stderr) = compile("test_solver.c", &exe, &[]) {
-        panic!("compiling tests/c/test_solver.c failed:\n{stderr}");
-    }
-    let output = Command::new(&exe)
-        .args(&fixture.args)
-        .output()
-        .expect("run the C test program");
-    assert_passed("test_solver", &output, EXPECTED_LINES);
-
-    if on_path("valgrind") {
-        let output = valgrind()
-            .arg(&exe)
-            .args(&fixture.args)
-            .output()
-            .expect("run valgrind");
-        assert_passed("test_solver under valgrind", &output, EXPECTED_LINES);
-    } else {
-        eprintln!("note: valgrind is not on PATH; skipping the valgrind run");
-    }
-}
-
-#[test]
-fn solver_program_passes_under_sanitizers() {
-    let fixture = make_fixture();
-    let exe = fixture.dir.path().join("test_solver_asan");
-    if let Err(stderr) = compile("test_solver.c", &exe, SANITIZER_FLAGS) {
-        eprintln!("note: cannot build with sanitizers, skipping:\n{stderr}");
-        return;
-    }
-    let output = Command::new(&exe)
-        .args(&fixture.args)
-        .env("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
-        .output()
-        .expect("run the sanitized C test program");
-    assert_passed("test_solver with sanitizers", &output, EXPECTED_LINES);
+    run_c_program("test_solver", fixture.dir.path(), |run| {
+        assert_passed(&run.what, &run.output(&fixture.args), EXPECTED_LINES);
+    });
 }
