@@ -11,13 +11,17 @@
 //! * `--test-instdb`: the installed database (`lib/apk/db/installed` text); default empty.
 //! * `--test-world`: world, as one space-separated argument; default empty.
 //! * `--force`: `--force-broken-world`.
+//! * `--why`: when no solution exists, follow apk's report with a `why:` block, the
+//!   [`apk_solver::Derivation`] of each problem (the steps from world down to the clash).
+//!   Without it the output is exactly apk-tools'.
 //! * COMMAND: `add`, `del`, `upgrade` or `fix` with apk's flags (see
 //!   [`apk_solver::command::Invocation`]). Nothing is installed: the output is what
 //!   `apk --simulate` prints.
 //!
 //! Output is apk-tools' transcript, split the way apk splits it: `ERROR:` and `WARNING:`
-//! messages (with the indented lines of the error report) on stderr, the rest on stdout, in
-//! order. The exit status is the number of errors (capped at 255), as apk's.
+//! messages (with the indented lines of the error report, and the `why:` block) on stderr,
+//! the rest on stdout, in order. The exit status is the number of errors (capped at 255), as
+//! apk's.
 //!
 //! Because `--test-repo` goes before the command like a global option, `main` looks for the
 //! test options (or a solving applet as the command) in the raw arguments before clap sees
@@ -113,8 +117,9 @@ fn parse_world(text: &str) -> Vec<Dependency> {
         .collect()
 }
 
-/// Write `transcript` line by line: messages apk prints with `ERROR:`/`WARNING:` (and the
-/// indented lines that continue them) to `err`, everything else to `out`. `out` is flushed
+/// Write `transcript` line by line: messages apk prints with `ERROR:`/`WARNING:`, the `why:`
+/// block of `--why` that follows an error report (and the indented lines that continue
+/// them) to `err`, everything else to `out`. `out` is flushed
 /// before each write to `err` so that a combined capture keeps apk's order.
 fn write_transcript(
     transcript: &str,
@@ -123,7 +128,10 @@ fn write_transcript(
 ) -> std::io::Result<()> {
     let mut in_message = false;
     for line in transcript.split_inclusive('\n') {
-        let to_err = if line.starts_with("ERROR: ") || line.starts_with("WARNING: ") {
+        let to_err = if line.starts_with("ERROR: ")
+            || line.starts_with("WARNING: ")
+            || line.starts_with("why:")
+        {
             true
         } else {
             in_message && line.starts_with("  ")
@@ -161,6 +169,16 @@ mod tests {
             String::from_utf8_lossy(&err),
             "WARNING: w\nERROR: unable to select packages:\n  b (no such package):\n    required by: world[b]\n"
         );
+    }
+
+    #[test]
+    fn the_why_block_follows_the_report_on_stderr() {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let text = "ERROR: unable to select packages:\n  b (no such package):\n    required by: world[b]\n\
+                    why:\n  b (no such package):\n    world requires b\n";
+        write_transcript(text, &mut out, &mut err).expect("writing to a Vec");
+        assert!(out.is_empty());
+        assert_eq!(String::from_utf8_lossy(&err), text);
     }
 
     #[test]

@@ -166,6 +166,9 @@ impl<'a> DepSlice<'a> {
     pub(crate) fn len(&self) -> usize {
         self.deps.len()
     }
+    pub(crate) fn name_id(&self, i: usize) -> Option<NameId> {
+        self.deps.get(i).map(|d| d.name)
+    }
     pub(crate) fn get(&self, i: usize) -> DependencyRef<'a> {
         let d = &self.deps[i];
         let constraint = if d.op == 0 {
@@ -197,7 +200,8 @@ impl<'a> DepSlice<'a> {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Index {
-    text: Bytes,
+    /// The whole (valid UTF-8) text: spans are read from it without validating them again.
+    text: String,
     description: Option<String>,
     names: NameTable,
     entries: Vec<Entry>,
@@ -222,10 +226,10 @@ impl Index {
     /// Load APKINDEX text. Never fails: records apk-tools would reject are dropped and reported
     /// in [`Index::problems`]. Text that is not UTF-8 is read with replacement characters.
     pub fn from_text(text: impl Into<Bytes>, options: &IndexOptions) -> Index {
-        let mut text: Bytes = text.into();
-        if std::str::from_utf8(&text).is_err() {
-            text = Bytes::from(String::from_utf8_lossy(&text).into_owned());
-        }
+        let text: Bytes = text.into();
+        // Validated once here; without a copy when the buffer is not shared.
+        let text = String::from_utf8(Vec::from(text))
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
         parse_index(text, options)
     }
 
@@ -406,7 +410,7 @@ impl Index {
             install_if: deps(e.install_if),
             extra: ExtraFields(ExtraInner::Indexed(
                 &self.extra[e.extra.0 as usize..(e.extra.0 + e.extra.1) as usize],
-                &self.text,
+                self.text.as_bytes(),
             )),
         }
     }
@@ -431,11 +435,9 @@ impl Index {
         if s.is_none() {
             return "";
         }
-        let bytes = self
-            .text
+        self.text
             .get(s.start as usize..(s.start + s.len) as usize)
-            .unwrap_or_default();
-        std::str::from_utf8(bytes).unwrap_or("")
+            .unwrap_or_default()
     }
 
     fn opt_span(&self, s: Span) -> Option<&str> {
@@ -458,8 +460,8 @@ const PARALLEL_THRESHOLD: usize = 512 * 1024;
 
 /// Parse `text` (valid UTF-8) into an index, splitting large texts at a record boundary and
 /// parsing the halves concurrently, then merging the second half's names into the first's.
-fn parse_index(bytes: Bytes, options: &IndexOptions) -> Index {
-    let text = std::str::from_utf8(&bytes).unwrap_or("");
+fn parse_index(owned: String, options: &IndexOptions) -> Index {
+    let text = owned.as_str();
     let split = if text.len() >= PARALLEL_THRESHOLD
         && std::thread::available_parallelism().map_or(1, |n| n.get()) > 1
     {
@@ -485,7 +487,7 @@ fn parse_index(bytes: Bytes, options: &IndexOptions) -> Index {
     };
     part.problems.sort_by_key(|p| p.line);
     Index {
-        text: bytes.clone(),
+        text: owned,
         description: None,
         names: part.names,
         entries: part.entries,

@@ -306,6 +306,26 @@ impl<'a> DepList<'a> {
         (i < self.len()).then(|| self.get_unchecked(i))
     }
 
+    /// The interned name of dependency `i` in the [`NameTable`](crate::NameTable) of the
+    /// [`Index`](crate::Index) the list comes from (see [`Index::names`](crate::Index::names));
+    /// `None` for a list that is not an index's, or when there is no dependency `i`. Lets a
+    /// caller map names through a side table instead of hashing each mention.
+    ///
+    /// ```
+    /// use apk_index::{Index, IndexOptions};
+    /// let index = Index::from_text("P:a\nV:1\nD:b c\n\n", &IndexOptions::default());
+    /// let deps = index.package(0).depends();
+    /// let id = deps.name_id(1).map(|id| index.names().get(id));
+    /// assert_eq!(id, Some("c"));
+    /// assert_eq!(deps.name_id(2), None);
+    /// ```
+    pub fn name_id(&self, i: usize) -> Option<crate::NameId> {
+        match self.0 {
+            DepListInner::Owned(_) => None,
+            DepListInner::Indexed(d) => d.name_id(i),
+        }
+    }
+
     fn get_unchecked(&self, i: usize) -> DependencyRef<'a> {
         match self.0 {
             DepListInner::Owned(d) => d[i].as_ref(),

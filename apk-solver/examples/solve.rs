@@ -70,9 +70,10 @@ fn main() -> ExitCode {
         return usage("no --repo given");
     }
     let opts = IndexOptions::default();
+    // One thread per file, as apk-rs itself loads its repositories.
     let mut indexes = Vec::new();
-    for r in &repos {
-        match Index::open(r, None, &opts) {
+    for (r, loaded) in repos.iter().zip(Index::open_many(&repos, None, &opts)) {
+        match loaded {
             Ok(i) => indexes.push(i),
             Err(e) => return usage(&format!("{r}: {e}")),
         }
@@ -108,7 +109,7 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let task = worlds::task(&world, engine);
-    match solver.solve(&task) {
+    let code = match solver.solve(&task) {
         Ok(cs) => {
             print!("{}", cs.transcript());
             ExitCode::SUCCESS
@@ -117,5 +118,10 @@ fn main() -> ExitCode {
             print!("{}", e.report());
             ExitCode::from(1)
         }
-    }
+    };
+    // The process ends here: freeing the solver and the indexes piece by piece would only cost
+    // time (as with apk-tools, the kernel reclaims it all at once).
+    std::mem::forget(solver);
+    std::mem::forget(repositories);
+    code
 }

@@ -396,9 +396,9 @@ pub(crate) fn new_tag(u: &Universe, sel: &Selection, p: PkgIdx) -> u16 {
 fn version_of(u: &Universe, p: PkgIdx, tag: u16) -> PackageVersion {
     let pkg = &u.pkgs[p as usize];
     PackageVersion {
-        version: pkg.version.clone(),
+        version: pkg.version.to_string(),
         tag: (tag != 0).then(|| u.tags[tag as usize].clone()),
-        identity: pkg.identity.clone(),
+        identity: pkg.identity.map(|c| c.to_string()),
     }
 }
 

@@ -17,6 +17,32 @@
 //! assert_eq!(out.exit_status, 0);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! A failed solve prints apk's report and exits with the number of errors. `--why` follows the
+//! report with its [`Derivation`](crate::Derivation), the steps from world down to each clash;
+//! without it the transcript is apk's, byte for byte (`-v` included).
+//!
+//! ```
+//! use apk_index::{Index, IndexOptions, InstalledDb};
+//! use apk_solver::command::{Invocation, run};
+//! use apk_solver::Repository;
+//!
+//! let solve = |args: &[&str]| -> Result<_, Box<dyn std::error::Error>> {
+//!     let index = Index::from_text("P:a\nV:1\nD:b\n\n", &IndexOptions::default());
+//!     let repos = vec![Repository::new(index)];
+//!     Ok(run(&Invocation::parse(args)?, repos, &InstalledDb::default(), Vec::new()))
+//! };
+//! let plain = solve(&["add", "a"])?;
+//! assert_eq!(plain.exit_status, 1);
+//! assert!(plain.transcript.ends_with("    required by: a-1[b]\n"));
+//! let why = solve(&["add", "--why", "a"])?;
+//! assert_eq!(
+//!     why.transcript.strip_prefix(plain.transcript.as_str()),
+//!     Some("why:\n  b (no such package):\n    world requires a\n    \
+//!           a-1 (chosen for a) depends on b\n    no package is named b or provides it\n")
+//! );
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use apk_index::{Dependency, Index, IndexOptions, InstalledDb, Op, Rules};
 
@@ -93,6 +119,9 @@ pub struct Invocation {
     pub no_network: bool,
     /// `-v`, counted.
     pub verbose: u8,
+    /// `--why`: on a failed solve, follow apk's report with its [`Derivation`](crate::Derivation)
+    /// (a `why:` block). Not an apk-tools option; without it the transcript is exactly apk's.
+    pub why: bool,
     /// `--test-repo`.
     pub test_repos: Vec<TestRepo>,
     /// `--test-instdb`.
@@ -147,6 +176,7 @@ impl Invocation {
             force_broken_world: false,
             no_network: false,
             verbose: 0,
+            why: false,
             test_repos: Vec::new(),
             test_instdb: None,
             test_world: None,
@@ -185,6 +215,7 @@ impl Invocation {
                 "--force-broken-world" | "--force" => inv.force_broken_world = true,
                 "--no-network" => inv.no_network = true,
                 "-v" | "--verbose" => inv.verbose += 1,
+                "--why" => inv.why = true,
                 "--test-repo" => {
                     let v = value(&a)?;
                     let (cache, rest) = match v.strip_prefix('!') {
@@ -618,6 +649,9 @@ pub fn run(
         }
         Err(e @ SolveError::Unsatisfiable { .. }) => {
             out.push_str(&e.report().to_string());
+            if inv.why {
+                out.push_str(&e.derivation().to_string());
+            }
             Outcome {
                 transcript: out,
                 exit_status: i32::try_from(e.error_count()).unwrap_or(i32::MAX),

@@ -6,9 +6,9 @@
 //! the problem shows up when the selection is checked afterwards (see `report`).
 
 use std::cmp::Ordering;
-use std::collections::{HashSet, VecDeque};
+use std::collections::{BTreeSet, HashSet, VecDeque};
 
-use crate::model::{Dep, NameIdx, OWN, PkgIdx, Provider, Universe};
+use crate::model::{Dep, FastHash, NameIdx, OWN, PkgIdx, Provider, Universe};
 use crate::task::{F_AVAILABLE, F_INSTALLED, F_LATEST, F_UPGRADE, SolverTask};
 
 pub(crate) mod guide;
@@ -55,6 +55,9 @@ struct NameSt {
     flags_set: bool,
     dirty: bool,
     in_unresolved: bool,
+    /// Discovered, or some provider of it is: reconsidering a name that is neither does
+    /// nothing, so such a name is never queued.
+    touched: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -79,9 +82,34 @@ struct State<'u> {
     ps: Vec<PkgSt>,
     dirty: VecDeque<NameIdx>,
     unresolved: Vec<NameIdx>,
-    merged: HashSet<(NameIdx, NameIdx)>,
+    merged: HashSet<(NameIdx, NameIdx), FastHash>,
     next_order: u32,
+    /// The names discovery reached, in id order.
+    discovered: Vec<NameIdx>,
+    /// Per name: how many of its reverse dependencies are known to be decided (a prefix of
+    /// `rdepends`; deciding is never undone, so the count only grows).
+    rdeps_done: Vec<u32>,
+    /// Scratch buffers of `reconsider`.
+    group_buf: Vec<Provider>,
+    candidate_buf: Vec<Provider>,
+    /// Per name: its position in `unresolved` (which only grows).
+    upos: Vec<u32>,
+    /// Positions in `unresolved` not yet known to be locked, ascending (compacted now and
+    /// then): what the fallback of `pick` scans.
+    live: Vec<u32>,
+    /// Positions in `unresolved` of names whose reverse dependencies are all decided: the
+    /// only names the first rule of `pick` can take.
+    ready: BTreeSet<u32>,
+    /// Unresolved names whose reverse dependencies were not all decided, each waiting for the
+    /// name of the first undecided one to be locked: per name, the first waiter and, per
+    /// waiter, the next (`NO_NAME` ends a list).
+    wait_head: Vec<NameIdx>,
+    wait_next: Vec<NameIdx>,
+    /// Names to put into `ready` or onto a wait list before the next pick.
+    recheck: Vec<NameIdx>,
 }
+
+const NO_NAME: NameIdx = NameIdx::MAX;
 
 impl<'u> State<'u> {
     fn new(u: &'u Universe, task: &SolverTask) -> State<'u> {
@@ -101,8 +129,18 @@ impl<'u> State<'u> {
             ps,
             dirty: VecDeque::new(),
             unresolved: Vec::new(),
-            merged: HashSet::new(),
+            merged: HashSet::default(),
             next_order: 0,
+            discovered: Vec::new(),
+            rdeps_done: vec![0; u.names.len()],
+            group_buf: Vec::new(),
+            candidate_buf: Vec::new(),
+            upos: vec![0; u.names.len()],
+            live: Vec::new(),
+            ready: BTreeSet::new(),
+            wait_head: vec![NO_NAME; u.names.len()],
+            wait_next: vec![NO_NAME; u.names.len()],
+            recheck: Vec::new(),
         }
     }
 
@@ -123,18 +161,18 @@ impl<'u> State<'u> {
     /// Names reached from a package: its dependencies, install_if names and provided names,
     /// plus the own names of install_if packages that its names can trigger.
     fn package_children(&mut self, pkg: PkgIdx, out: &mut Vec<NameIdx>) {
-        let p = &self.u.pkgs[pkg as usize];
+        let u = self.u;
+        let p = &u.pkgs[pkg as usize];
         out.extend(p.depends.iter().map(|d| d.name));
         out.extend(p.install_if.iter().map(|d| d.name));
         out.extend(p.provides.iter().map(|pv| pv.name));
-        let names: Vec<NameIdx> = std::iter::once(p.name)
-            .chain(p.provides.iter().map(|pv| pv.name))
-            .collect();
-        for n in names {
-            for &iif in &self.u.names[n as usize].rinstall_if {
+        self.touch_names(pkg);
+        for n in std::iter::once(p.name).chain(p.provides.iter().map(|pv| pv.name)) {
+            for &iif in &u.names[n as usize].rinstall_if {
                 if !self.ps[iif as usize].seen {
                     self.ps[iif as usize].seen = true;
-                    let ip = &self.u.pkgs[iif as usize];
+                    self.touch_names(iif);
+                    let ip = &u.pkgs[iif as usize];
                     out.extend(ip.depends.iter().map(|d| d.name));
                     out.extend(ip.install_if.iter().map(|d| d.name));
                     out.push(ip.name);
@@ -143,18 +181,28 @@ impl<'u> State<'u> {
         }
     }
 
-    fn name_children(&mut self, n: NameIdx) -> Vec<NameIdx> {
-        let mut out = Vec::new();
-        for i in 0..self.u.names[n as usize].providers.len() {
-            let pkg = self.u.names[n as usize].providers[i].pkg;
+    /// Package `pkg` was seen: its names now have a seen provider.
+    fn touch_names(&mut self, pkg: PkgIdx) {
+        let p = &self.u.pkgs[pkg as usize];
+        self.ns[p.name as usize].touched = true;
+        for pv in &p.provides {
+            self.ns[pv.name as usize].touched = true;
+        }
+    }
+
+    fn name_children(&mut self, n: NameIdx, out: &mut Vec<NameIdx>) {
+        self.ns[n as usize].touched = true;
+        self.discovered.push(n);
+        let u = self.u;
+        for pr in &u.names[n as usize].providers {
+            let pkg = pr.pkg;
             if self.ps[pkg as usize].seen {
                 continue;
             }
             self.ps[pkg as usize].seen = true;
             self.init_package(pkg);
-            self.package_children(pkg, &mut out);
+            self.package_children(pkg, out);
         }
-        out
     }
 
     fn init_package(&mut self, pkg: PkgIdx) {
@@ -171,20 +219,25 @@ impl<'u> State<'u> {
             return;
         }
         self.ns[root as usize].seen = true;
-        let children = self.name_children(root);
-        let mut stack: Vec<(NameIdx, Vec<NameIdx>, usize)> = vec![(root, children, 0)];
+        // Every frame's children live in one buffer: frame (name, start, next, end) owns
+        // `children[start..end]`, above which deeper frames append theirs.
+        let mut children = Vec::new();
+        self.name_children(root, &mut children);
+        let mut stack: Vec<(NameIdx, usize, usize, usize)> = vec![(root, 0, 0, children.len())];
         while let Some(top) = stack.last_mut() {
-            if top.2 < top.1.len() {
-                let c = top.1[top.2];
+            let (n, start, next, end) = *top;
+            if next < end {
                 top.2 += 1;
+                let c = children[next];
                 if !self.ns[c as usize].seen {
                     self.ns[c as usize].seen = true;
-                    let ch = self.name_children(c);
-                    stack.push((c, ch, 0));
+                    let start = children.len();
+                    self.name_children(c, &mut children);
+                    stack.push((c, start, start, children.len()));
                 }
             } else {
-                let n = top.0;
                 stack.pop();
+                children.truncate(start);
                 self.next_order += 1;
                 self.ns[n as usize].order_id = self.next_order;
             }
@@ -196,7 +249,7 @@ impl<'u> State<'u> {
 
     fn mark_dirty(&mut self, n: NameIdx) {
         let st = &mut self.ns[n as usize];
-        if !st.dirty {
+        if !st.dirty && st.touched {
             st.dirty = true;
             self.dirty.push_back(n);
         }
@@ -205,15 +258,12 @@ impl<'u> State<'u> {
     fn add_unresolved(&mut self, n: NameIdx) {
         if !self.ns[n as usize].in_unresolved {
             self.ns[n as usize].in_unresolved = true;
+            let pos = self.unresolved.len() as u32;
+            self.upos[n as usize] = pos;
             self.unresolved.push(n);
+            self.live.push(pos);
+            self.recheck.push(n);
         }
-    }
-
-    fn pkg_names(&self, pkg: PkgIdx) -> Vec<NameIdx> {
-        let p = &self.u.pkgs[pkg as usize];
-        std::iter::once(p.name)
-            .chain(p.provides.iter().map(|pv| pv.name))
-            .collect()
     }
 
     fn disqualify(&mut self, pkg: PkgIdx) {
@@ -221,18 +271,14 @@ impl<'u> State<'u> {
             return;
         }
         self.ps[pkg as usize].disqualified = true;
-        for n in self.pkg_names(pkg) {
+        let u = self.u;
+        let p = &u.pkgs[pkg as usize];
+        for n in std::iter::once(p.name).chain(p.provides.iter().map(|pv| pv.name)) {
             self.mark_dirty(n);
-            for &r in &self.u.names[n as usize].rdepends {
-                let rn = self.u.pkgs[r as usize].name;
-                let rnames: Vec<NameIdx> = std::iter::once(rn)
-                    .chain(self.u.pkgs[r as usize].provides.iter().map(|pv| pv.name))
-                    .collect();
-                for x in rnames {
-                    if !self.ns[x as usize].dirty {
-                        self.ns[x as usize].dirty = true;
-                        self.dirty.push_back(x);
-                    }
+            for &r in &u.names[n as usize].rdepends {
+                let rp = &u.pkgs[r as usize];
+                for x in std::iter::once(rp.name).chain(rp.provides.iter().map(|pv| pv.name)) {
+                    self.mark_dirty(x);
                 }
             }
         }
@@ -248,17 +294,31 @@ impl<'u> State<'u> {
     /// name before a provide) of each package.
     fn grouped(&self, n: NameIdx) -> Vec<Provider> {
         let mut out: Vec<Provider> = Vec::new();
+        self.each_grouped(n, |p| out.push(p));
+        out
+    }
+
+    /// [`State::grouped`] without collecting: `f` gets each entry in order.
+    fn each_grouped(&self, n: NameIdx, mut f: impl FnMut(Provider)) {
+        let mut last: Option<Provider> = None;
         for &p in &self.u.names[n as usize].providers {
-            match out.last_mut() {
-                Some(last) if last.pkg == p.pkg => {
-                    if self.u.is_virtual(*last) && !self.u.is_virtual(p) {
-                        *last = p;
+            match last.as_mut() {
+                Some(l) if l.pkg == p.pkg => {
+                    if self.u.is_virtual(*l) && !self.u.is_virtual(p) {
+                        *l = p;
                     }
                 }
-                _ => out.push(p),
+                _ => {
+                    if let Some(l) = last {
+                        f(l);
+                    }
+                    last = Some(p);
+                }
             }
         }
-        out
+        if let Some(l) = last {
+            f(l);
+        }
     }
 
     fn selected_providers(&self, n: NameIdx) -> impl Iterator<Item = Provider> + '_ {
@@ -300,7 +360,8 @@ impl<'u> State<'u> {
             self.ns[n as usize].requirers += 1;
             self.add_unresolved(n);
         }
-        let providers = self.u.names[n as usize].providers.clone();
+        let u = self.u;
+        let providers = &u.names[n as usize].providers;
         let mut i = 0;
         while i < providers.len() {
             let pkg = providers[i].pkg;
@@ -401,9 +462,20 @@ impl<'u> State<'u> {
     }
 
     fn reconsider(&mut self, n: NameIdx) {
+        // Reconsidering never nests: two buffers serve every call.
+        let mut group = std::mem::take(&mut self.group_buf);
+        let mut candidates = std::mem::take(&mut self.candidate_buf);
+        group.clear();
+        candidates.clear();
+        self.each_grouped(n, |p| group.push(p));
+        self.reconsider_group(n, &group, &mut candidates);
+        self.group_buf = group;
+        self.candidate_buf = candidates;
+    }
+
+    fn reconsider_group(&mut self, n: NameIdx, group: &[Provider], candidates: &mut Vec<Provider>) {
         self.ns[n as usize].dirty = false;
-        let group = self.grouped(n);
-        for &p in &group {
+        for &p in group {
             let pkg = p.pkg;
             let st = &self.ps[pkg as usize];
             if !st.seen || st.selected {
@@ -440,18 +512,14 @@ impl<'u> State<'u> {
             self.lock_none(n);
             return;
         }
-        let candidates: Vec<Provider> = group
-            .iter()
-            .copied()
-            .filter(|p| {
-                let st = &self.ps[p.pkg as usize];
-                st.seen
-                    && !st.disqualified
-                    && !self.name_taken(p.pkg)
-                    && !self.iif_blocked(p.pkg)
-                    && self.auto_selectable(*p)
-            })
-            .collect();
+        candidates.extend(group.iter().copied().filter(|p| {
+            let st = &self.ps[p.pkg as usize];
+            st.seen
+                && !st.disqualified
+                && !self.name_taken(p.pkg)
+                && !self.iif_blocked(p.pkg)
+                && self.auto_selectable(*p)
+        }));
         if !wanted
             && !candidates
                 .iter()
@@ -549,18 +617,15 @@ impl<'u> State<'u> {
 
     fn select_name(&mut self, n: NameIdx) {
         let mut best: Option<Provider> = None;
-        for p in self.grouped(n) {
+        self.each_grouped(n, |p| {
             let st = &self.ps[p.pkg as usize];
-            if !st.seen || st.selected || self.iif_blocked(p.pkg) {
-                continue;
-            }
-            if !self.auto_selectable(p) {
-                continue;
+            if !st.seen || st.selected || self.iif_blocked(p.pkg) || !self.auto_selectable(p) {
+                return;
             }
             if best.is_none_or(|b| self.compare(p, b) == Ordering::Greater) {
                 best = Some(p);
             }
-        }
+        });
         match best {
             Some(p) => {
                 if self.ps[p.pkg as usize].disqualified {
@@ -589,6 +654,13 @@ impl<'u> State<'u> {
     }
 
     fn after_lock(&mut self, n: NameIdx) {
+        // Names waiting for this one to be decided may now have all reverse dependencies
+        // decided.
+        let mut w = std::mem::replace(&mut self.wait_head[n as usize], NO_NAME);
+        while w != NO_NAME {
+            self.recheck.push(w);
+            w = std::mem::replace(&mut self.wait_next[w as usize], NO_NAME);
+        }
         for &iif in &self.u.names[n as usize].rinstall_if {
             let name = self.u.pkgs[iif as usize].name;
             if !self.ns[name as usize].dirty {
@@ -634,8 +706,8 @@ impl<'u> State<'u> {
             };
             self.lock(name, e);
             let mine_virtual = self.u.is_virtual(e);
-            let others: Vec<Provider> = self.u.names[name as usize].providers.clone();
-            for o in others {
+            let u = self.u;
+            for &o in &u.names[name as usize].providers {
                 if o.pkg == pkg || (mine_virtual && self.u.is_virtual(o)) {
                     continue;
                 }
@@ -645,16 +717,24 @@ impl<'u> State<'u> {
         self.apply_package_deps(pkg);
     }
 
-    fn reverse_deps_done(&self, n: NameIdx) -> bool {
-        self.u.names[n as usize].rdepends.iter().all(|&r| {
-            !self.ps[r as usize].seen || self.ns[self.u.pkgs[r as usize].name as usize].locked
-        })
+    fn reverse_deps_done(&mut self, n: NameIdx) -> bool {
+        let u = self.u;
+        let rdepends = &u.names[n as usize].rdepends;
+        let mut i = self.rdeps_done[n as usize] as usize;
+        while let Some(&r) = rdepends.get(i) {
+            if self.ps[r as usize].seen && !self.ns[u.pkgs[r as usize].name as usize].locked {
+                break;
+            }
+            i += 1;
+        }
+        self.rdeps_done[n as usize] = i as u32;
+        i == rdepends.len()
     }
 
     fn has_options(&self, n: NameIdx) -> (bool, usize) {
         let mut any = false;
         let mut count = 0;
-        for p in self.grouped(n) {
+        self.each_grouped(n, |p| {
             let st = &self.ps[p.pkg as usize];
             if st.seen && !st.disqualified && !self.name_taken(p.pkg) && !self.iif_blocked(p.pkg) {
                 any = true;
@@ -662,7 +742,7 @@ impl<'u> State<'u> {
                     count += 1;
                 }
             }
-        }
+        });
         (any, count)
     }
 
@@ -676,31 +756,95 @@ impl<'u> State<'u> {
                     .any(|p| p.entry == OWN && self.ps[p.pkg as usize].iif_triggered))
     }
 
-    fn pick(&self) -> Option<NameIdx> {
+    /// Move the names to recheck into `ready` or onto the wait list of the name they wait for.
+    fn settle_ready(&mut self) {
+        while let Some(n) = self.recheck.pop() {
+            if self.ns[n as usize].locked {
+                continue;
+            }
+            if self.reverse_deps_done(n) {
+                self.ready.insert(self.upos[n as usize]);
+                continue;
+            }
+            // `reverse_deps_done` stopped at the first undecided reverse dependency.
+            let u = self.u;
+            let blocker = u.names[n as usize]
+                .rdepends
+                .get(self.rdeps_done[n as usize] as usize)
+                .map(|&r| u.pkgs[r as usize].name);
+            if let Some(b) = blocker {
+                self.wait_next[n as usize] = self.wait_head[b as usize];
+                self.wait_head[b as usize] = n;
+            }
+        }
+    }
+
+    fn pick(&mut self) -> Option<NameIdx> {
+        // The first required name (in the order names became unresolved) with exactly one
+        // automatic option whose reverse dependencies are all decided: only `ready` names
+        // have those decided, so only they are looked at...
+        self.settle_ready();
+        let mut found = None;
+        let mut gone = Vec::new();
+        for &pos in &self.ready {
+            let n = self.unresolved[pos as usize];
+            let st = &self.ns[n as usize];
+            if st.locked {
+                gone.push(pos);
+                continue;
+            }
+            if st.requirers > 0 {
+                let (has_auto, options) = self.has_options(n);
+                if has_auto && options == 1 {
+                    found = Some(n);
+                    break;
+                }
+            }
+        }
+        for pos in gone {
+            self.ready.remove(&pos);
+        }
+        if found.is_some() {
+            return found;
+        }
+        // ...else the best wanted one: one with an automatic option, flags set, discovered last
+        // (the first such in list order on a tie).
         let mut best: Option<(NameIdx, bool)> = None;
-        for &n in &self.unresolved {
+        let mut locked = 0;
+        for &pos in &self.live {
+            let n = self.unresolved[pos as usize];
+            let ns = &self.ns[n as usize];
+            if ns.locked {
+                locked += 1;
+                continue;
+            }
             if !self.wanted(n) {
                 continue;
             }
-            let (has_auto, options) = self.has_options(n);
-            if self.ns[n as usize].requirers > 0
-                && has_auto
-                && options == 1
-                && self.reverse_deps_done(n)
-            {
-                return Some(n);
+            if let Some((b, true)) = best {
+                // Only a name with an automatic option and a larger (flags, order) can win.
+                let bs = &self.ns[b as usize];
+                if (ns.flags_set, ns.order_id) <= (bs.flags_set, bs.order_id) {
+                    continue;
+                }
             }
+            let (has_auto, _) = self.has_options(n);
             let better = match best {
                 None => true,
                 Some((b, b_auto)) => {
                     let bs = &self.ns[b as usize];
-                    let ns = &self.ns[n as usize];
                     (has_auto, ns.flags_set, ns.order_id) > (b_auto, bs.flags_set, bs.order_id)
                 }
             };
             if better {
                 best = Some((n, has_auto));
             }
+        }
+        // A locked name is never wanted again: drop such names once they dominate the list.
+        if locked * 2 > self.live.len() {
+            let (ns, unresolved) = (&self.ns, &self.unresolved);
+            self.live
+                .retain(|&pos| !ns[unresolved[pos as usize] as usize].locked);
         }
         best.map(|(n, _)| n)
     }
@@ -710,6 +854,8 @@ impl<'u> State<'u> {
         for d in world {
             self.discover(d.name);
         }
+        // Discovery is over: the seen sets are final.
+        self.discovered.sort_unstable();
         for nf in &task.name_flags {
             if let Some(&n) = u.name_ids.get(&nf.name) {
                 self.ns[n as usize].flags_set = true;
@@ -741,7 +887,8 @@ impl<'u> State<'u> {
                 // Nothing wanted is left: decide the names nobody requires as empty, which can
                 // settle `!name` install_if conditions.
                 let mut progressed = false;
-                for n in 0..self.ns.len() as NameIdx {
+                for i in 0..self.discovered.len() {
+                    let n = self.discovered[i];
                     let st = &self.ns[n as usize];
                     if !st.seen || st.locked || st.requirers > 0 {
                         continue;

@@ -15,6 +15,11 @@
 //!   [`Engine`] to run.
 //! * [`Changeset`] and [`Change`]: the result, printable as apk's transcript with
 //!   [`Changeset::transcript`].
+//! * [`ErrorReport`]: apk's `unable to select packages` report, byte for byte as apk prints
+//!   it, plus its [`Derivation`]: for each problem, the steps from world down to the clash
+//!   (`world requires a`, `a-3 (chosen for a) depends on b`, …), read off the same final
+//!   selection along the shortest dependency paths. The derivation is never part of the
+//!   report's text; `--why` prints it in [`command`].
 //! * [`command`]: apk's solving commands (`add`, `del`, `upgrade`, `fix`) on top of the
 //!   solver, producing the exact transcript apk-tools prints.
 //!
@@ -57,6 +62,7 @@
 mod cdcl;
 mod changeset;
 pub mod command;
+mod derivation;
 mod greedy;
 mod model;
 mod report;
@@ -65,6 +71,7 @@ mod task;
 use std::borrow::Cow;
 
 pub use changeset::{Change, ChangeKind, Changeset, PackageVersion, human_size};
+pub use derivation::{Derivation, Explanation};
 pub use model::{Repository, RepositoryKind, SolverOptions};
 pub use report::{ErrorReport, NameProblem, PackageProblem, Problem};
 pub use task::{Engine, NameFlags, SolverFlags, SolverTask};
@@ -118,6 +125,11 @@ impl SolveError {
     pub fn error_count(&self) -> usize {
         self.report().error_count()
     }
+
+    /// The report's [`Derivation`]: why each problem arose, from world down.
+    pub fn derivation(&self) -> &Derivation {
+        self.report().derivation()
+    }
 }
 
 impl Solver {
@@ -169,19 +181,12 @@ impl Solver {
             let world: Vec<Dep> = world_deps
                 .iter()
                 .map(|d| {
-                    let mut dep = Dep {
-                        name: u.name_ids.get(d.name()).copied().unwrap_or(0),
-                        op: d.constraint().map_or(0, |(op, _)| op.bits()),
-                        version: d.constraint().map_or(String::new(), |(_, v)| v.to_owned()),
-                        conflict: d.conflict(),
-                        tag: None,
-                        text: d.to_string(),
-                    };
-                    dep.tag = d
+                    let tag = d
                         .tag()
                         .and_then(|t| u.tags.iter().position(|x| x == t))
                         .map(|t| t as u16);
-                    dep
+                    let name = u.name_ids.get(d.name()).copied().unwrap_or(0);
+                    Dep::new(name, &d.as_ref(), tag)
                 })
                 .collect();
             let world_names: Vec<_> = world
@@ -260,8 +265,9 @@ impl Solver {
                     continue;
                 }
             }
+            let why = derivation::derive(u, &selection, &world, &order, &problems);
             return Err(SolveError::Unsatisfiable {
-                report: ErrorReport::new(problems),
+                report: ErrorReport::new(problems).with_derivation(why),
             });
         }
     }

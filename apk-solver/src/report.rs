@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use crate::derivation::Derivation;
 use crate::greedy::Selection;
 use crate::model::{Dep, NameIdx, OWN, PkgIdx, Provider, Universe};
 
@@ -70,12 +71,29 @@ pub enum Problem {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ErrorReport {
     problems: Vec<Problem>,
+    derivation: Derivation,
 }
 
 impl ErrorReport {
-    /// A report listing `problems`.
+    /// A report listing `problems`, with an empty [`Derivation`] (there is no selection to
+    /// derive it from; [`Solver::solve`](crate::Solver::solve) fills it in).
     pub fn new(problems: Vec<Problem>) -> ErrorReport {
-        ErrorReport { problems }
+        ErrorReport {
+            problems,
+            derivation: Derivation::default(),
+        }
+    }
+
+    /// The same report with `derivation` attached.
+    pub(crate) fn with_derivation(mut self, derivation: Derivation) -> ErrorReport {
+        self.derivation = derivation;
+        self
+    }
+
+    /// Why each problem arose, step by step from world (see [`Derivation`]). It is not part
+    /// of the report's `Display`, which is apk's text exactly.
+    pub fn derivation(&self) -> &Derivation {
+        &self.derivation
     }
 
     /// The problems, in apk's order.
@@ -191,6 +209,17 @@ pub(crate) fn check(
     order: &[PkgIdx],
 ) -> Vec<Problem> {
     let mut problems = Vec::new();
+    // World's dependencies by name, in world order (a world can hold thousands).
+    let mut world_by_name: Vec<(NameIdx, usize)> =
+        world.iter().enumerate().map(|(i, d)| (d.name, i)).collect();
+    world_by_name.sort_unstable();
+    let world_deps = |n: NameIdx| {
+        let start = world_by_name.partition_point(|&(x, _)| x < n);
+        world_by_name[start..]
+            .iter()
+            .take_while(move |&&(x, _)| x == n)
+            .filter_map(|&(_, i)| world.get(i))
+    };
     let selected = |p: PkgIdx| sel.selected[p as usize];
     let sel_providers = |n: NameIdx| -> Vec<Provider> {
         u.names[n as usize]
@@ -273,7 +302,7 @@ pub(crate) fn check(
                     prob.breaks.push(format!("{who}[{}]", dep.text));
                 }
             };
-            for d in world.iter().filter(|d| d.name == *n) {
+            for d in world_deps(*n) {
                 judge(d, "world".into(), &mut prob);
             }
             for &r in &u.names[*n as usize].rdepends {

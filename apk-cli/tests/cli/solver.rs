@@ -272,6 +272,32 @@ fn streams_and_exit_status() {
     assert!(out.stderr.starts_with("ERROR: missing.repo"), "{out:?}");
 }
 
+/// `--why` follows apk's report with the derivation, on stderr with the report; without it
+/// (`-v` included) stderr is apk's report alone.
+#[test]
+fn why_explains_a_failed_solve() {
+    let dir = crate::util::Dir::new();
+    dir.create("r.repo", "P:a\nV:1\nI:1\nD:b<2\n\nP:b\nV:2\nI:1\n\n");
+    let report = "ERROR: unable to select packages:\n  b-2:\n    breaks: a-1[b<2]\n    satisfies: world[b]\n";
+    let why = "why:\n  b-2:\n    world requires b\n    world requires a\n    \
+               a-1 (chosen for a) depends on b<2\n    \
+               b-2 (chosen for b) does not satisfy a-1[b<2]\n";
+    let out = dir.apk(["--test-repo", "r.repo", "add", "a", "b"]);
+    assert_eq!(
+        (out.code, out.stdout.as_str(), out.stderr.as_str()),
+        (1, "", report),
+        "{out:?}"
+    );
+    let out = dir.apk(["--test-repo", "r.repo", "--why", "add", "a", "b"]);
+    assert_eq!(
+        (out.code, out.stdout.as_str(), out.stderr.as_str()),
+        (1, "", format!("{report}{why}").as_str()),
+        "{out:?}"
+    );
+    let out = dir.apk(["--test-repo", "r.repo", "-v", "add", "a", "b"]);
+    assert_eq!(out.stderr, report, "-v keeps apk's output: {out:?}");
+}
+
 /// A real `APKINDEX.tar.gz` pair: Alpine 3.17's world solves to its 30 packages.
 #[test]
 fn real_index_archives() {

@@ -8,6 +8,7 @@
 //! Without `APK_CORPUS` the test is skipped with a note; with `APK_CORPUS` set but the
 //! scenarios unreadable, it fails.
 
+mod derivation;
 mod props;
 mod real;
 
@@ -155,10 +156,17 @@ fn parse_world(deps: &[String]) -> Vec<Dependency> {
 
 /// Run one scenario; `Ok(lines)` is the transcript.
 fn run_scenario(dir: &Path, s: &Scenario) -> Result<Vec<String>, String> {
-    let inv = match Invocation::parse(&s.args) {
+    let text = run_scenario_text(dir, s, false)?;
+    Ok(text.lines().map(str::to_owned).collect())
+}
+
+/// Run one scenario, with `--why` when `why`; `Ok(text)` is the whole transcript.
+fn run_scenario_text(dir: &Path, s: &Scenario, why: bool) -> Result<String, String> {
+    let mut inv = match Invocation::parse(&s.args) {
         Ok(inv) => inv,
-        Err(e) => return Ok(vec![format!("ERROR: {e}")]),
+        Err(e) => return Ok(format!("ERROR: {e}\n")),
     };
+    inv.why |= why;
     let mut repos = Vec::new();
     for (tag, file) in &s.repos {
         let mut r = Repository::new(load_index(&dir.join(file))?);
@@ -187,7 +195,7 @@ fn run_scenario(dir: &Path, s: &Scenario) -> Result<Vec<String>, String> {
         world_text.extend(shell_split(w));
     }
     let out = run(&inv, repos, &installed, parse_world(&world_text));
-    Ok(out.transcript.lines().map(str::to_owned).collect())
+    Ok(out.transcript)
 }
 
 /// apk-tools 2.14 prints `OK: 0 MiB in N packages`; compare the package count only.

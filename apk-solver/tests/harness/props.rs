@@ -367,10 +367,21 @@ fn run_case(case: &GenCase, engine: Engine) -> Result<Verdict, String> {
             })?;
             Ok(Verdict::Solved)
         }
-        Err(_) => Ok(match brute_force_solve(case) {
-            Some(set) => Verdict::Missed(set),
-            None => Verdict::BothUnsatisfiable,
-        }),
+        Err(e) => {
+            // Every problem of the report is explained, each by at least one step.
+            let d = e.derivation();
+            let n = e.report().problems().len();
+            if d.explanations().len() != n || d.explanations().iter().any(|x| x.steps.is_empty()) {
+                return Err(format!(
+                    "derivation does not explain the {n} problems:\n{}{d}",
+                    e.report()
+                ));
+            }
+            Ok(match brute_force_solve(case) {
+                Some(set) => Verdict::Missed(set),
+                None => Verdict::BothUnsatisfiable,
+            })
+        }
     }
 }
 
