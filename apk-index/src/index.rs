@@ -155,6 +155,13 @@ pub(crate) struct DepEntry {
     conflict: bool,
 }
 
+/// The archive's `DESCRIPTION`, as `apk update` shows it.
+fn archive_description(archive: &IndexArchive) -> Option<String> {
+    archive
+        .description()
+        .map(|d| String::from_utf8_lossy(d).trim_end().to_owned())
+}
+
 /// A run of dependencies inside an [`Index`].
 #[derive(Clone, Copy)]
 pub(crate) struct DepSlice<'a> {
@@ -236,9 +243,7 @@ impl Index {
     /// Load the `APKINDEX` of an already read archive (its description is kept).
     pub fn from_archive(archive: &IndexArchive, options: &IndexOptions) -> Index {
         let mut index = Index::from_text(archive.apkindex().clone(), options);
-        index.description = archive
-            .description()
-            .map(|d| String::from_utf8_lossy(d).trim_end().to_owned());
+        index.description = archive_description(archive);
         index
     }
 
@@ -253,7 +258,11 @@ impl Index {
             Some(keys) => Some(archive.verify(keys)?.key_name().to_owned()),
             None => None,
         };
-        let mut index = Index::from_archive(&archive, options);
+        let description = archive_description(&archive);
+        // Giving up the archive leaves its text buffer unshared, so it becomes the index's
+        // `String` without a copy into fresh memory.
+        let mut index = Index::from_text(archive.into_apkindex(), options);
+        index.description = description;
         index.signed_by = signed_by;
         Ok(index)
     }
