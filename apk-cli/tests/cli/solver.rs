@@ -17,6 +17,10 @@
 //! unreadable, they fail.
 
 use std::fs;
+
+#[path = "../../../apk-solver/tests/harness/shell_split.rs"]
+mod shell_split;
+use shell_split::shell_split;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -39,38 +43,6 @@ fn scenarios_root() -> Option<PathBuf> {
         root.display()
     );
     Some(root)
-}
-
-/// Split a directive line the way a shell would, for the simple quoting the scenarios use.
-fn shell_split(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut in_word = false;
-    let mut quote: Option<char> = None;
-    for c in line.chars() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), c) => cur.push(c),
-            (None, '"' | '\'') => {
-                quote = Some(c);
-                in_word = true;
-            }
-            (None, c) if c.is_whitespace() => {
-                if in_word {
-                    out.push(std::mem::take(&mut cur));
-                    in_word = false;
-                }
-            }
-            (None, c) => {
-                cur.push(c);
-                in_word = true;
-            }
-        }
-    }
-    if in_word {
-        out.push(cur);
-    }
-    out
 }
 
 /// A scenario as a command line for `apk-rs` plus the expected combined output.

@@ -11,6 +11,7 @@
 mod derivation;
 mod props;
 mod real;
+mod shell_split;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -18,6 +19,7 @@ use std::path::{Path, PathBuf};
 use apk_index::{Dependency, Index, IndexOptions, InstalledDb, InstalledDbOptions, Rules};
 use apk_solver::command::{Invocation, read_installed, run};
 use apk_solver::{Repository, RepositoryKind};
+use shell_split::shell_split;
 
 /// Scenarios of `v3/solver` known to pass; raise it when more pass.
 const V3_FLOOR: usize = 95;
@@ -52,38 +54,6 @@ struct Scenario {
     world: Vec<String>,
     cache: Option<String>,
     expect: Vec<String>,
-}
-
-/// Split a command line the way a shell would for the simple quoting the scenarios use.
-fn shell_split(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut in_word = false;
-    let mut quote: Option<char> = None;
-    for c in line.chars() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), c) => cur.push(c),
-            (None, '"' | '\'') => {
-                quote = Some(c);
-                in_word = true;
-            }
-            (None, c) if c.is_whitespace() => {
-                if in_word {
-                    out.push(std::mem::take(&mut cur));
-                    in_word = false;
-                }
-            }
-            (None, c) => {
-                cur.push(c);
-                in_word = true;
-            }
-        }
-    }
-    if in_word {
-        out.push(cur);
-    }
-    out
 }
 
 fn parse_scenario(text: &str) -> Scenario {
