@@ -276,7 +276,15 @@ fn visit_name(
     visited: &mut [bool],
     order: &mut Vec<PkgIdx>,
 ) {
-    let target = sel.chosen[n as usize]
+    if let Some(p) = selected_for(u, sel, n) {
+        visit_pkg(u, sel, p, visited, order);
+    }
+}
+
+/// The selected package that stands for name `n`: the one chosen for it, or else any selected
+/// provider of it.
+fn selected_for(u: &Universe, sel: &Selection, n: NameIdx) -> Option<PkgIdx> {
+    sel.chosen[n as usize]
         .map(|p| p.pkg)
         .filter(|&p| sel.selected[p as usize])
         .or_else(|| {
@@ -285,10 +293,7 @@ fn visit_name(
                 .iter()
                 .find(|p| sel.selected[p.pkg as usize])
                 .map(|p| p.pkg)
-        });
-    if let Some(p) = target {
-        visit_pkg(u, sel, p, visited, order);
-    }
+        })
 }
 
 fn visit_pkg(
@@ -313,18 +318,7 @@ fn visit_pkg(
             if d.conflict {
                 continue;
             }
-            let n = d.name;
-            let target = sel.chosen[n as usize]
-                .map(|p| p.pkg)
-                .filter(|&p| sel.selected[p as usize])
-                .or_else(|| {
-                    u.names[n as usize]
-                        .providers
-                        .iter()
-                        .find(|p| sel.selected[p.pkg as usize])
-                        .map(|p| p.pkg)
-                });
-            if let Some(t) = target {
+            if let Some(t) = selected_for(u, sel, d.name) {
                 if !visited[t as usize] {
                     visited[t as usize] = true;
                     stack.push((t, 0));
