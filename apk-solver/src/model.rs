@@ -9,7 +9,7 @@ use std::sync::Arc;
 /// so a fast (still randomly seeded) hash matters there.
 pub(crate) type FastHash = hashbrown::DefaultHashBuilder;
 
-use apk_index::{DependencyRef, Index, InstalledDb, Op, PackageRef, Rules, version};
+use apk_index::{DepList, DependencyRef, Index, InstalledDb, Op, PackageRef, Rules, version};
 
 /// Where a repository's packages come from; this decides when they count as available.
 ///
@@ -573,25 +573,24 @@ impl Universe {
                     continue;
                 }
                 pkg.name = own;
-                // Names in record order (dependencies, install_if, provides), as apk meets them.
-                for (j, d) in pkg.depends.iter_mut().enumerate() {
-                    let dep = || p().depends().get(j);
-                    d.name = local(&mut u, d.name, &|| {
-                        dep().map_or_else(String::new, |d| d.name().to_owned())
-                    });
-                    if tagged {
-                        d.tag = dep().and_then(|d| d.tag()).map(|t| u.tag_id(t));
-                    }
-                }
-                for (j, d) in pkg.install_if.iter_mut().enumerate() {
-                    let dep = || p().install_if().get(j);
-                    d.name = local(&mut u, d.name, &|| {
-                        dep().map_or_else(String::new, |d| d.name().to_owned())
-                    });
-                    if tagged {
-                        d.tag = dep().and_then(|d| d.tag()).map(|t| u.tag_id(t));
-                    }
-                }
+                // Names in record order (dependencies, install_if, provides), as apk meets them;
+                // dependencies and install_if also carry their pinning tags.
+                let mut remap =
+                    |u: &mut Universe,
+                     deps: &mut [Dep],
+                     list: for<'a> fn(&PackageRef<'a>) -> DepList<'a>| {
+                        for (j, d) in deps.iter_mut().enumerate() {
+                            let dep = || list(&p()).get(j);
+                            d.name = local(u, d.name, &|| {
+                                dep().map_or_else(String::new, |d| d.name().to_owned())
+                            });
+                            if tagged {
+                                d.tag = dep().and_then(|d| d.tag()).map(|t| u.tag_id(t));
+                            }
+                        }
+                    };
+                remap(&mut u, &mut pkg.depends, |r| r.depends());
+                remap(&mut u, &mut pkg.install_if, |r| r.install_if());
                 for (j, pv) in pkg.provides.iter_mut().enumerate() {
                     let dep = || p().provides().get(j);
                     pv.name = local(&mut u, pv.name, &|| {
