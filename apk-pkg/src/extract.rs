@@ -28,29 +28,41 @@
 //! included), extended attributes from `SCHILY.xattr.*` (failures, e.g. a `security.*` name
 //! without privileges or a filesystem without xattrs, are counted in
 //! [`ExtractSummary::xattrs_failed`], not fatal), directory modes and mtimes last.
+//!
+//! # Staging
+//!
+//! [`Extractor::stage`] does all of the above but stops before anything is renamed into place:
+//! the [`StagedPackage`] it returns lists every entry ([`StagedEntry`]: kind, mode, owner,
+//! mtime, size, the checksum the installed database records, whether something was already
+//! at the final name) and lets the caller decide, per entry, whether the new copy is
+//! installed, installed under another name (`.apk-new` beside a user-modified configuration
+//! file) or dropped ([`Placement`]). [`Extractor::extract`] is staging followed by installing
+//! everything.
 
 use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
+use std::fmt;
 use std::fs::File;
 use std::io::{self, BufRead, Write};
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use apk_index::KeySet;
+use apk_index::{Checksum, ChecksumKind, KeySet};
 use rustix::fs::{AtFlags, FileType, Mode, OFlags, Timespec, Timestamps, XattrFlags};
 use rustix::io::Errno;
+use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
 use crate::reader::{
     DataEntry, EntryKind, PackageReader, PackageSummary, ReadLimits, ReadPackageError,
-    VerifyPackageError,
+    VerifyPackageError, Xattr,
 };
 
 /// The copy buffer size.
 const COPY_BUFFER: usize = 128 << 10;
 
-/// Returned by [`Extractor::extract`].
+/// Returned by [`Extractor::extract`], [`Extractor::stage`] and [`StagedPackage::commit`].
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ExtractError {
@@ -117,9 +129,18 @@ pub enum ExtractError {
         /// The entry.
         path: PathBuf,
     },
+    /// [`Placement::InstallAs`] gave something that is not a plain file name: empty, `.`,
+    /// `..`, or holding a `/` or a NUL byte.
+    #[error("invalid name {name:?} to install '{}' as", path.display())]
+    InvalidPlacement {
+        /// The entry, relative to the destination.
+        path: PathBuf,
+        /// The name given.
+        name: OsString,
+    },
 }
 
-/// What an extraction did; returned by [`Extractor::extract`].
+/// What an extraction did; returned by [`Extractor::extract`] and [`StagedPackage::commit`].
 #[derive(Debug, Clone)]
 pub struct ExtractSummary {
     /// What reading the package found (identity, sizes, counts).
@@ -226,8 +247,9 @@ impl Extractor {
         self
     }
 
-    /// Whether existing files (not directories) at an entry's path may be replaced (default:
-    /// no, [`ExtractError::AlreadyExists`]).
+    /// Whether [`extract`](Self::extract) may replace existing files (not directories) at an
+    /// entry's path (default: no, [`ExtractError::AlreadyExists`]). [`stage`](Self::stage)
+    /// never refuses them: it reports them in [`StagedEntry::existed`] and the caller decides.
     pub fn overwrite(&mut self, yes: bool) -> &mut Self {
         self.overwrite = yes;
         self
@@ -260,11 +282,66 @@ impl Extractor {
 
     /// Extracts the rest of `reader`'s data stream into `dest` (an existing directory) and
     /// finishes the reader (checking `datahash`).
+    ///
+    /// This is [`stage`](Self::stage) followed by [`StagedPackage::commit`] installing every
+    /// entry at its own name, except that without [`overwrite`](Self::overwrite) an existing
+    /// file at an entry's name is an error ([`ExtractError::AlreadyExists`]) as soon as the
+    /// entry is reached.
     pub fn extract<R: BufRead>(
         &self,
         reader: &mut PackageReader<R>,
         dest: &Path,
     ) -> Result<ExtractSummary, ExtractError> {
+        self.stage_inner(reader, dest, !self.overwrite)?
+            .commit(|_| Placement::Install)
+    }
+
+    /// Like [`extract`](Self::extract), but stops before anything is renamed into place.
+    ///
+    /// The whole data stream is read and checked (file checksums, `datahash`, the signature
+    /// with [`trusted_keys`](Self::trusted_keys)), directories are created (their attributes
+    /// wait for [`StagedPackage::commit`]) and everything else sits under its temporary name
+    /// (`.apk.<48 hex>`) in its final directory. Unlike `extract`, an existing file or symlink
+    /// at an entry's final name is not an error whatever [`overwrite`](Self::overwrite) says
+    /// (it is reported in [`StagedEntry::existed`]); an existing directory there still is
+    /// ([`ExtractError::AlreadyExists`]). On error every temporary file is removed.
+    ///
+    /// ```no_run
+    /// use apk_pkg::{Extractor, PackageReader, Placement};
+    ///
+    /// let mut pkg = PackageReader::open("hello-2.12-r0.apk")?;
+    /// let staged = Extractor::new().stage(&mut pkg, std::path::Path::new("/tmp/out"))?;
+    /// for entry in staged.entries() {
+    ///     println!("{} {:?}", entry.path.display(), entry.checksum);
+    /// }
+    /// let summary = staged.commit(|entry| {
+    ///     if entry.existed && entry.path.starts_with("etc") {
+    ///         let mut name = entry.path.file_name().unwrap_or_default().to_owned();
+    ///         name.push(".apk-new");
+    ///         Placement::InstallAs(name)
+    ///     } else {
+    ///         Placement::Install
+    ///     }
+    /// })?;
+    /// println!("{} files", summary.files);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn stage<R: BufRead>(
+        &self,
+        reader: &mut PackageReader<R>,
+        dest: &Path,
+    ) -> Result<StagedPackage, ExtractError> {
+        self.stage_inner(reader, dest, false)
+    }
+
+    /// Stages the package; with `refuse_existing`, an existing file at an entry's final name
+    /// is an error.
+    fn stage_inner<R: BufRead>(
+        &self,
+        reader: &mut PackageReader<R>,
+        dest: &Path,
+        refuse_existing: bool,
+    ) -> Result<StagedPackage, ExtractError> {
         let mut deferred_verify = false;
         if let Some(keys) = &self.trusted_keys {
             match reader.verify(keys) {
@@ -283,38 +360,290 @@ impl Extractor {
             source: e.into(),
         })?;
         reader.set_limits(self.limits);
+        // From here on, dropping `run` (on error or panic) removes the temporary files.
         let mut run = Run {
             opts: self,
-            dest,
-            walker: Walker { root, cache: None },
+            refuse_existing,
+            stage: Stage {
+                dest: dest.to_owned(),
+                preserve_owner: self.preserve_owner,
+                walker: Walker { root, cache: None },
+                entries: Vec::new(),
+                pending: Vec::new(),
+                dirs: Vec::new(),
+                directories: 0,
+            },
             pkgname: reader.info().name.clone(),
             seen: HashMap::new(),
-            pending: Vec::new(),
-            dirs: Vec::new(),
             buf: vec![0; COPY_BUFFER],
-            counts: Counts::default(),
         };
-        let result = run.extract_all(reader, deferred_verify);
-        match result {
-            Ok(package) => {
-                let c = run.counts;
-                Ok(ExtractSummary {
-                    package,
-                    files: c.files,
-                    directories: c.directories,
-                    symlinks: c.symlinks,
-                    hardlinks: c.hardlinks,
-                    devices: c.devices,
-                    bytes: c.bytes,
-                    xattrs_failed: c.xattrs_failed,
-                })
-            }
-            Err(e) => {
-                run.cleanup();
-                Err(e)
+        while let Some(mut entry) = reader.next_entry()? {
+            run.stage_entry(&mut entry)?;
+        }
+        let summary = reader.finish_in_place()?;
+        if deferred_verify {
+            if let Some(keys) = &self.trusted_keys {
+                summary.verify(keys).map_err(ExtractError::Untrusted)?;
             }
         }
+        Ok(StagedPackage {
+            stage: run.stage,
+            summary,
+        })
     }
+}
+
+/// What [`StagedPackage::commit`] does with one staged entry (directories excepted).
+///
+/// ```
+/// use apk_pkg::Placement;
+///
+/// let keep_users_copy = Placement::InstallAs("hello.conf.apk-new".into());
+/// assert_ne!(keep_users_copy, Placement::Install);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Placement {
+    /// Rename the temporary file to the entry's name, atomically replacing a file or symlink
+    /// already there.
+    Install,
+    /// Rename the temporary file to this other name in the same directory (e.g.
+    /// `hello.conf.apk-new`), atomically replacing a file or symlink of that name. The name
+    /// must be a plain file name: not empty, `.` or `..`, without `/` or NUL
+    /// ([`ExtractError::InvalidPlacement`]).
+    InstallAs(OsString),
+    /// Remove the temporary file; the entry's name is left untouched.
+    Discard,
+}
+
+/// What a [`StagedEntry`] is.
+///
+/// ```
+/// use apk_pkg::StagedKind;
+///
+/// let kind = StagedKind::Symlink { target: "hello".into() };
+/// assert!(matches!(kind, StagedKind::Symlink { .. }));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StagedKind {
+    /// A regular file.
+    File,
+    /// A directory (created at staging time; its attributes are applied at commit).
+    Directory,
+    /// A symbolic link.
+    Symlink {
+        /// The link's target, as stored in the package.
+        target: PathBuf,
+    },
+    /// A hard link to an earlier regular file of the package.
+    HardLink {
+        /// The earlier entry's path (relative, as in the archive).
+        target: PathBuf,
+    },
+    /// A character device, block device or fifo.
+    Device,
+}
+
+/// One data entry of a [`StagedPackage`], with what the installed database records about it.
+///
+/// ```no_run
+/// use apk_pkg::{Extractor, PackageReader, StagedKind};
+///
+/// let mut pkg = PackageReader::open("hello-2.12-r0.apk")?;
+/// let staged = Extractor::new().stage(&mut pkg, std::path::Path::new("/tmp/out"))?;
+/// for entry in staged.entries() {
+///     if entry.kind == StagedKind::File {
+///         let z = entry.checksum.map(|c| c.to_string()).unwrap_or_default();
+///         println!("R:{}\nZ:{z}", entry.path.display());
+///     }
+/// }
+/// staged.abort();
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct StagedEntry {
+    /// The path, relative, as in the archive.
+    pub path: PathBuf,
+    /// What the entry is.
+    pub kind: StagedKind,
+    /// The permission bits from the archive (`0o7777` at most).
+    pub mode: u32,
+    /// The owner's user id from the archive.
+    pub uid: u64,
+    /// The owner's group id from the archive.
+    pub gid: u64,
+    /// The modification time from the archive, in seconds since the epoch.
+    pub mtime: u64,
+    /// The size of the contents: for regular files and hard links the file's size, 0 for
+    /// everything else.
+    pub size: u64,
+    /// What apk-tools records as the file's `Z:` in `lib/apk/db/installed`: for regular files
+    /// and hard links the SHA-1 of the contents (the package's verified
+    /// `APK-TOOLS.checksum.SHA1`, or computed while copying when the package has none), for
+    /// symlinks the SHA-1 of the target; `None` for directories and devices.
+    pub checksum: Option<Checksum>,
+    /// The extended attributes from `SCHILY.xattr.*` records (name, value).
+    pub xattrs: Vec<Xattr>,
+    /// Whether something other than a directory was already at the entry's final name when it
+    /// was staged (always `false` for directories).
+    pub existed: bool,
+}
+
+/// A package whose data stream has been read, checked and written under temporary names;
+/// returned by [`Extractor::stage`].
+///
+/// It owns the destination's directory descriptor, the temporary files and the directory
+/// attributes still to apply. [`commit`](Self::commit) puts each entry where the caller
+/// says; [`abort`](Self::abort), or dropping it uncommitted, removes every temporary file and
+/// leaves the final names untouched (directories created while staging stay).
+///
+/// ```
+/// use apk_index::PackageInfo;
+/// use apk_pkg::{Extractor, PackageBuilder, PackageReader, Placement};
+///
+/// let mut builder = PackageBuilder::new(PackageInfo::new("hello", "1.0-r0"));
+/// builder
+///     .add_file("etc/hello.conf", 0o644, "greeting=hello\n")?
+///     .add_file("usr/bin/hello", 0o755, "#!/bin/sh\n")?;
+/// let mut apk = Vec::new();
+/// builder.write(&mut apk)?;
+///
+/// let dest = tempfile::tempdir()?;
+/// std::fs::create_dir(dest.path().join("etc"))?;
+/// std::fs::write(dest.path().join("etc/hello.conf"), "greeting=hi\n")?;
+///
+/// let staged = Extractor::new().stage(&mut PackageReader::new(&apk[..])?, dest.path())?;
+/// let summary = staged.commit(|entry| match entry.existed {
+///     true => Placement::InstallAs("hello.conf.apk-new".into()),
+///     false => Placement::Install,
+/// })?;
+/// assert_eq!(summary.files, 2);
+/// assert_eq!(std::fs::read(dest.path().join("etc/hello.conf"))?, b"greeting=hi\n");
+/// assert_eq!(std::fs::read(dest.path().join("etc/hello.conf.apk-new"))?, b"greeting=hello\n");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct StagedPackage {
+    stage: Stage,
+    summary: PackageSummary,
+}
+
+impl fmt::Debug for StagedPackage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StagedPackage")
+            .field("dest", &self.stage.dest)
+            .field("entries", &self.stage.entries)
+            .field("summary", &self.summary)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StagedPackage {
+    /// Every data entry, in archive order, directories included.
+    ///
+    /// ```no_run
+    /// # use apk_pkg::{Extractor, PackageReader};
+    /// # let mut pkg = PackageReader::open("hello-2.12-r0.apk")?;
+    /// let staged = Extractor::new().stage(&mut pkg, std::path::Path::new("/tmp/out"))?;
+    /// let replaced = staged.entries().iter().filter(|e| e.existed).count();
+    /// println!("{replaced} existing files would be replaced");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn entries(&self) -> &[StagedEntry] {
+        &self.stage.entries
+    }
+
+    /// What reading the package found: identity, sizes, counts. The reader has finished:
+    /// `datahash` and (with [`Extractor::trusted_keys`]) the signature have been checked.
+    ///
+    /// ```no_run
+    /// # use apk_pkg::{Extractor, PackageReader};
+    /// # let mut pkg = PackageReader::open("hello-2.12-r0.apk")?;
+    /// let staged = Extractor::new().stage(&mut pkg, std::path::Path::new("/tmp/out"))?;
+    /// println!("C:{}", staged.summary().identity());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn summary(&self) -> &PackageSummary {
+        &self.summary
+    }
+
+    /// The destination directory given to [`Extractor::stage`].
+    ///
+    /// ```no_run
+    /// # use apk_pkg::{Extractor, PackageReader};
+    /// # let mut pkg = PackageReader::open("hello-2.12-r0.apk")?;
+    /// let staged = Extractor::new().stage(&mut pkg, std::path::Path::new("/tmp/out"))?;
+    /// assert_eq!(staged.dest(), std::path::Path::new("/tmp/out"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn dest(&self) -> &Path {
+        &self.stage.dest
+    }
+
+    /// Puts every entry but directories where `decide` says, then applies the directories'
+    /// owners, extended attributes, modes and mtimes (deepest first), and returns what
+    /// [`Extractor::extract`] returns.
+    ///
+    /// `decide` is called once per non-directory entry, in archive order, before anything is
+    /// renamed, so it sees the destination as it was before the commit. A hard link's
+    /// temporary name is a link to its source's temporary inode, so it gets the right
+    /// contents whatever happens to the source. The counts of the summary cover the entries
+    /// installed (under either name), not the discarded ones.
+    ///
+    /// On error (an invalid [`Placement::InstallAs`] name, which is found before anything is
+    /// renamed, or a failing rename or unlink) the temporary files not yet placed are removed
+    /// before the error is returned.
+    ///
+    /// ```no_run
+    /// use apk_pkg::{Extractor, PackageReader, Placement};
+    ///
+    /// let mut pkg = PackageReader::open("hello-2.12-r0.apk")?;
+    /// let staged = Extractor::new().stage(&mut pkg, std::path::Path::new("/tmp/out"))?;
+    /// // Keep whatever was there; install only what is new.
+    /// staged.commit(|e| if e.existed { Placement::Discard } else { Placement::Install })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn commit(
+        self,
+        mut decide: impl FnMut(&StagedEntry) -> Placement,
+    ) -> Result<ExtractSummary, ExtractError> {
+        let StagedPackage { mut stage, summary } = self;
+        // On error `stage` is dropped here, which removes what is left.
+        let c = stage.commit(&mut decide)?;
+        Ok(ExtractSummary {
+            package: summary,
+            files: c.files,
+            directories: c.directories,
+            symlinks: c.symlinks,
+            hardlinks: c.hardlinks,
+            devices: c.devices,
+            bytes: c.bytes,
+            xattrs_failed: c.xattrs_failed,
+        })
+    }
+
+    /// Removes every temporary file, leaving the final names untouched (directories created
+    /// while staging stay). Dropping an uncommitted `StagedPackage` does the same.
+    ///
+    /// ```no_run
+    /// # use apk_pkg::{Extractor, PackageReader};
+    /// # let mut pkg = PackageReader::open("hello-2.12-r0.apk")?;
+    /// let staged = Extractor::new().stage(&mut pkg, std::path::Path::new("/tmp/out"))?;
+    /// if staged.entries().iter().any(|e| e.existed) {
+    ///     staged.abort();
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn abort(self) {
+        let mut this = self;
+        this.stage.cleanup();
+    }
+}
+
+/// Whether `name` is a plain file name, to rename something to within its directory.
+fn is_plain_name(name: &OsStr) -> bool {
+    let b = name.as_bytes();
+    !b.is_empty() && b != b"." && b != b".." && !b.contains(&b'/') && !b.contains(&0)
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -331,9 +660,11 @@ struct Counts {
 /// What an extracted path is, for duplicates, hard links and parent checks.
 enum Seen {
     Dir,
-    /// A regular file at a temporary name.
+    /// A regular file (or a hard link to one) at a temporary name.
     File {
         tmp: OsString,
+        checksum: Option<Checksum>,
+        size: u64,
     },
     /// A symlink at a temporary name.
     Symlink,
@@ -341,12 +672,19 @@ enum Seen {
     Other,
 }
 
-/// A temporary name to be renamed into place.
+/// A temporary name to be renamed into place (one per non-directory entry, in order).
 struct Pending {
+    /// The entry's index in [`Stage::entries`].
+    index: usize,
     parent: PathBuf,
     tmp: OsString,
     name: OsString,
+    /// Renamed into place or removed.
     done: bool,
+    /// Bytes of contents written (regular files).
+    bytes: u64,
+    /// Extended attributes that could not be set.
+    xattrs_failed: u64,
 }
 
 /// A directory whose attributes are applied at the end.
@@ -356,7 +694,7 @@ struct DirAttrs {
     uid: u64,
     gid: u64,
     mtime: u64,
-    xattrs: Vec<crate::reader::Xattr>,
+    xattrs: Vec<Xattr>,
 }
 
 /// Opens directories below the destination one component at a time, never following links.
@@ -505,62 +843,151 @@ fn mode(bits: u32) -> Mode {
     Mode::from_raw_mode(bits & 0o7777)
 }
 
-/// One extraction in progress.
-struct Run<'a> {
-    opts: &'a Extractor,
-    dest: &'a Path,
+/// Staged entries and their temporary files, from [`Extractor::stage`] until they are placed
+/// or removed. Dropping it removes the temporary files not yet placed.
+struct Stage {
+    dest: PathBuf,
+    preserve_owner: bool,
     walker: Walker,
-    pkgname: String,
-    seen: HashMap<PathBuf, Seen>,
+    entries: Vec<StagedEntry>,
     pending: Vec<Pending>,
     dirs: Vec<DirAttrs>,
-    buf: Vec<u8>,
-    counts: Counts,
+    /// Distinct directories created or updated.
+    directories: u64,
 }
 
-impl Run<'_> {
-    fn extract_all<R: BufRead>(
+impl Drop for Stage {
+    fn drop(&mut self) {
+        self.cleanup();
+    }
+}
+
+impl Stage {
+    /// Places every pending entry as `decide` says, then applies directory attributes.
+    fn commit(
         &mut self,
-        reader: &mut PackageReader<R>,
-        deferred_verify: bool,
-    ) -> Result<PackageSummary, ExtractError> {
-        while let Some(mut entry) = reader.next_entry()? {
-            self.extract_entry(&mut entry)?;
+        decide: &mut dyn FnMut(&StagedEntry) -> Placement,
+    ) -> Result<Counts, ExtractError> {
+        // Every decision first (and every name checked) before anything is renamed.
+        let mut placements = Vec::with_capacity(self.pending.len());
+        for p in &self.pending {
+            let Some(entry) = self.entries.get(p.index) else {
+                placements.push(Placement::Discard);
+                continue;
+            };
+            let placement = decide(entry);
+            if let Placement::InstallAs(name) = &placement {
+                if !is_plain_name(name) {
+                    return Err(ExtractError::InvalidPlacement {
+                        path: entry.path.clone(),
+                        name: name.clone(),
+                    });
+                }
+            }
+            placements.push(placement);
         }
-        let summary = reader.finish_in_place()?;
-        if deferred_verify {
-            if let Some(keys) = &self.opts.trusted_keys {
-                summary.verify(keys).map_err(ExtractError::Untrusted)?;
+        let mut counts = Counts {
+            directories: self.directories,
+            ..Counts::default()
+        };
+        let empty = HashMap::new();
+        for (i, placement) in placements.into_iter().enumerate() {
+            let Some(p) = self.pending.get(i) else {
+                break;
+            };
+            let fd = self.walker.dir(&p.parent, &empty, &self.dest, false)?;
+            let target = match &placement {
+                Placement::Install => Some(p.name.as_os_str()),
+                Placement::InstallAs(name) => Some(name.as_os_str()),
+                Placement::Discard => None,
+            };
+            match target {
+                Some(target) => {
+                    rustix::fs::renameat(fd, p.tmp.as_os_str(), fd, target)
+                        .map_err(|e| io_err(&self.dest, &p.parent.join(target), e))?;
+                    counts.xattrs_failed += p.xattrs_failed;
+                    match self.entries.get(p.index).map(|e| &e.kind) {
+                        Some(StagedKind::File) => {
+                            counts.files += 1;
+                            counts.bytes += p.bytes;
+                        }
+                        Some(StagedKind::Symlink { .. }) => counts.symlinks += 1,
+                        Some(StagedKind::HardLink { .. }) => counts.hardlinks += 1,
+                        Some(StagedKind::Device) => counts.devices += 1,
+                        Some(StagedKind::Directory) | None => {}
+                    }
+                }
+                None => match rustix::fs::unlinkat(fd, p.tmp.as_os_str(), AtFlags::empty()) {
+                    Ok(()) | Err(Errno::NOENT) => {}
+                    Err(e) => return Err(io_err(&self.dest, &p.parent.join(&p.tmp), e)),
+                },
+            }
+            if let Some(p) = self.pending.get_mut(i) {
+                p.done = true;
             }
         }
-        // Everything checked out: rename into place, then directory attributes.
-        for i in 0..self.pending.len() {
-            let p = &self.pending[i];
-            let (parent, tmp, name) = (p.parent.clone(), p.tmp.clone(), p.name.clone());
-            let fd = self
-                .walker
-                .dir(&parent, &HashMap::new(), self.dest, false)?;
-            rustix::fs::renameat(fd, tmp.as_os_str(), fd, name.as_os_str())
-                .map_err(|e| io_err(self.dest, &parent.join(&name), e))?;
-            self.pending[i].done = true;
-        }
-        self.apply_dirs()?;
-        Ok(summary)
+        self.apply_dirs(&mut counts)?;
+        Ok(counts)
     }
 
-    /// Removes temporary files not yet renamed into place (best effort).
+    /// Removes temporary files not yet placed (best effort).
     fn cleanup(&mut self) {
         let pending = std::mem::take(&mut self.pending);
+        let empty = HashMap::new();
         for p in pending.iter().filter(|p| !p.done) {
-            if let Ok(fd) = self
-                .walker
-                .dir(&p.parent, &HashMap::new(), self.dest, false)
-            {
+            if let Ok(fd) = self.walker.dir(&p.parent, &empty, &self.dest, false) {
                 let _ = rustix::fs::unlinkat(fd, p.tmp.as_os_str(), AtFlags::empty());
             }
         }
     }
 
+    /// Directory owners, modes, xattrs and mtimes, deepest first.
+    fn apply_dirs(&mut self, counts: &mut Counts) -> Result<(), ExtractError> {
+        let mut dirs = std::mem::take(&mut self.dirs);
+        dirs.sort_by_key(|d| std::cmp::Reverse(d.path.components().count()));
+        let dest = self.dest.as_path();
+        let empty = HashMap::new();
+        for d in &dirs {
+            let parent = d.path.parent().unwrap_or(Path::new(""));
+            let name = d.path.file_name().unwrap_or_default();
+            let parent_fd = self.walker.dir(parent, &empty, dest, false)?;
+            let fd = open_dir_at(parent_fd, name, &d.path, dest)?;
+            if self.preserve_owner {
+                let (uid, gid) = owner(d.uid, d.gid);
+                rustix::fs::fchown(&fd, uid, gid).map_err(|e| io_err(dest, &d.path, e))?;
+            }
+            for (xname, value) in &d.xattrs {
+                if rustix::fs::fsetxattr(&fd, OsStr::from_bytes(xname), value, XattrFlags::empty())
+                    .is_err()
+                {
+                    counts.xattrs_failed += 1;
+                }
+            }
+            rustix::fs::fchmod(&fd, mode(d.mode)).map_err(|e| io_err(dest, &d.path, e))?;
+            rustix::fs::futimens(&fd, &timestamps(d.mtime))
+                .map_err(|e| io_err(dest, &d.path, e))?;
+        }
+        Ok(())
+    }
+}
+
+/// One staging in progress.
+struct Run<'a> {
+    opts: &'a Extractor,
+    /// Whether an existing file at an entry's final name is an error.
+    refuse_existing: bool,
+    stage: Stage,
+    pkgname: String,
+    seen: HashMap<PathBuf, Seen>,
+    buf: Vec<u8>,
+}
+
+/// The SHA-1 of `data` as a checksum.
+fn sha1_of(data: &[u8]) -> Checksum {
+    Checksum::sha1(Sha1::digest(data).into())
+}
+
+impl Run<'_> {
     fn temp_name(&self, path: &Path) -> OsString {
         let mut h = Sha256::new();
         h.update(self.pkgname.as_bytes());
@@ -574,7 +1001,7 @@ impl Run<'_> {
         OsString::from(name)
     }
 
-    fn extract_entry<R: BufRead>(
+    fn stage_entry<R: BufRead>(
         &mut self,
         entry: &mut DataEntry<'_, R>,
     ) -> Result<(), ExtractError> {
@@ -604,7 +1031,11 @@ impl Run<'_> {
         }
         let hardlink_source = match &kind {
             EntryKind::HardLink { target } => match self.seen.get(target) {
-                Some(Seen::File { tmp }) => Some((target.clone(), tmp.clone())),
+                Some(Seen::File {
+                    tmp,
+                    checksum,
+                    size,
+                }) => Some((target.clone(), tmp.clone(), *checksum, *size)),
                 _ => {
                     return Err(ExtractError::HardLinkTarget {
                         path,
@@ -614,45 +1045,63 @@ impl Run<'_> {
             },
             _ => None,
         };
+        let tmp = self.temp_name(&path);
+        let Run {
+            opts,
+            refuse_existing,
+            stage,
+            seen,
+            buf,
+            ..
+        } = self;
+        let Stage {
+            dest,
+            walker,
+            entries,
+            pending,
+            ..
+        } = stage;
+        let dest = dest.as_path();
         let source_dir = match &hardlink_source {
-            Some((target, _)) => Some(self.walker.dir_owned(
-                target.parent().unwrap_or(Path::new("")),
-                &self.seen,
-                self.dest,
-            )?),
+            Some((target, ..)) => {
+                Some(walker.dir_owned(target.parent().unwrap_or(Path::new("")), seen, dest)?)
+            }
             None => None,
         };
-        let tmp = self.temp_name(&path);
-        let dest = self.dest;
-        let opts = self.opts;
-        let dirfd = self.walker.dir(&parent, &self.seen, dest, true)?;
-        // The final name: a directory there is never replaced; anything else only with
-        // `overwrite`.
-        match rustix::fs::statat(dirfd, name.as_os_str(), AtFlags::SYMLINK_NOFOLLOW) {
+        let dirfd = walker.dir(&parent, seen, dest, true)?;
+        // The final name: a directory there is never replaced; anything else is reported,
+        // or refused when asked to.
+        let existed = match rustix::fs::statat(dirfd, name.as_os_str(), AtFlags::SYMLINK_NOFOLLOW) {
             Ok(st) => {
-                if FileType::from_raw_mode(st.st_mode) == FileType::Directory || !opts.overwrite {
+                if FileType::from_raw_mode(st.st_mode) == FileType::Directory || *refuse_existing {
                     return Err(ExtractError::AlreadyExists { path });
                 }
+                true
             }
-            Err(Errno::NOENT) => {}
+            Err(Errno::NOENT) => false,
             Err(e) => return Err(io_err(dest, &path, e)),
-        }
+        };
         // A leftover temporary file of an earlier, interrupted run is ours to remove.
         match rustix::fs::unlinkat(dirfd, tmp.as_os_str(), AtFlags::empty()) {
             Ok(()) | Err(Errno::NOENT) => {}
             Err(e) => return Err(io_err(dest, &parent.join(&tmp), e)),
         }
-        self.pending.push(Pending {
+        let index = entries.len();
+        pending.push(Pending {
+            index,
             parent: parent.clone(),
             tmp: tmp.clone(),
             name,
             done: false,
+            bytes: 0,
+            xattrs_failed: 0,
         });
         let tmp_rel = parent.join(&tmp);
         let (uid, gid) = owner(entry.uid(), entry.gid());
         let times = timestamps(entry.mtime());
-        let mut seen = Seen::Other;
-        match kind {
+        let mut bytes = 0u64;
+        let mut xattrs_failed = 0u64;
+        let (staged_kind, checksum, size, seen_as) = match &kind {
             EntryKind::File => {
                 let fd = rustix::fs::openat(
                     dirfd,
@@ -666,14 +1115,21 @@ impl Run<'_> {
                 )
                 .map_err(|e| io_err(dest, &tmp_rel, e))?;
                 let mut file = File::from(fd);
+                // The reader checks a SHA-1 record against the contents once they are read to
+                // the end; without one (or with only MD5), hash them here.
+                let recorded = entry.checksum().filter(|c| c.kind() == ChecksumKind::Sha1);
+                let mut hasher = recorded.is_none().then(Sha1::new);
                 loop {
-                    let n = entry.read_content(&mut self.buf)?;
+                    let n = entry.read_content(buf)?;
                     if n == 0 {
                         break;
                     }
-                    file.write_all(&self.buf[..n])
-                        .map_err(|e| io_err(dest, &path, e))?;
-                    self.counts.bytes += n as u64;
+                    let chunk = buf.get(..n).unwrap_or_default();
+                    file.write_all(chunk).map_err(|e| io_err(dest, &path, e))?;
+                    if let Some(h) = &mut hasher {
+                        h.update(chunk);
+                    }
+                    bytes += n as u64;
                 }
                 if opts.preserve_owner {
                     rustix::fs::fchown(&file, uid, gid).map_err(|e| io_err(dest, &path, e))?;
@@ -689,12 +1145,20 @@ impl Run<'_> {
                     )
                     .is_err()
                     {
-                        self.counts.xattrs_failed += 1;
+                        xattrs_failed += 1;
                     }
                 }
                 rustix::fs::futimens(&file, &times).map_err(|e| io_err(dest, &path, e))?;
-                self.counts.files += 1;
-                seen = Seen::File { tmp };
+                let checksum = match hasher {
+                    Some(h) => Some(Checksum::sha1(h.finalize().into())),
+                    None => recorded,
+                };
+                let seen_as = Seen::File {
+                    tmp: tmp.clone(),
+                    checksum,
+                    size: bytes,
+                };
+                (StagedKind::File, checksum, bytes, seen_as)
             }
             EntryKind::Symlink { target } => {
                 rustix::fs::symlinkat(target.as_os_str(), dirfd, tmp.as_os_str())
@@ -711,22 +1175,41 @@ impl Run<'_> {
                 }
                 rustix::fs::utimensat(dirfd, tmp.as_os_str(), &times, AtFlags::SYMLINK_NOFOLLOW)
                     .map_err(|e| io_err(dest, &path, e))?;
-                self.counts.symlinks += 1;
-                seen = Seen::Symlink;
+                let checksum = Some(sha1_of(target.as_os_str().as_bytes()));
+                let staged_kind = StagedKind::Symlink {
+                    target: target.clone(),
+                };
+                (staged_kind, checksum, 0, Seen::Symlink)
             }
-            EntryKind::HardLink { .. } => {
-                if let (Some((_, source_tmp)), Some(source_dir)) = (&hardlink_source, &source_dir) {
-                    rustix::fs::linkat(
-                        source_dir,
-                        source_tmp.as_os_str(),
-                        dirfd,
-                        tmp.as_os_str(),
-                        AtFlags::empty(),
-                    )
-                    .map_err(|e| io_err(dest, &path, e))?;
-                }
-                self.counts.hardlinks += 1;
-                seen = Seen::File { tmp };
+            EntryKind::HardLink { target } => {
+                let (checksum, size) = match (&hardlink_source, &source_dir) {
+                    (Some((_, source_tmp, checksum, size)), Some(source_dir)) => {
+                        rustix::fs::linkat(
+                            source_dir,
+                            source_tmp.as_os_str(),
+                            dirfd,
+                            tmp.as_os_str(),
+                            AtFlags::empty(),
+                        )
+                        .map_err(|e| io_err(dest, &path, e))?;
+                        (*checksum, *size)
+                    }
+                    _ => {
+                        return Err(ExtractError::HardLinkTarget {
+                            path,
+                            target: target.clone(),
+                        });
+                    }
+                };
+                let seen_as = Seen::File {
+                    tmp: tmp.clone(),
+                    checksum,
+                    size,
+                };
+                let staged_kind = StagedKind::HardLink {
+                    target: target.clone(),
+                };
+                (staged_kind, checksum, size, seen_as)
             }
             EntryKind::CharDevice { major, minor } | EntryKind::BlockDevice { major, minor } => {
                 let ft = if matches!(kind, EntryKind::CharDevice { .. }) {
@@ -739,10 +1222,18 @@ impl Run<'_> {
                     tmp.as_os_str(),
                     ft,
                     mode(entry.mode()),
-                    rustix::fs::makedev(major, minor),
+                    rustix::fs::makedev(*major, *minor),
                 )
                 .map_err(|e| io_err(dest, &path, e))?;
-                self.finish_special(&tmp, &path, uid, gid, entry.mode(), &times)?;
+                let special = Special {
+                    uid,
+                    gid,
+                    bits: entry.mode(),
+                    times: &times,
+                    preserve_owner: opts.preserve_owner,
+                };
+                special.finish(dirfd, &tmp, dest, &path)?;
+                (StagedKind::Device, None, 0, Seen::Other)
             }
             EntryKind::Fifo => {
                 rustix::fs::mknodat(
@@ -753,37 +1244,36 @@ impl Run<'_> {
                     0,
                 )
                 .map_err(|e| io_err(dest, &path, e))?;
-                self.finish_special(&tmp, &path, uid, gid, entry.mode(), &times)?;
+                let special = Special {
+                    uid,
+                    gid,
+                    bits: entry.mode(),
+                    times: &times,
+                    preserve_owner: opts.preserve_owner,
+                };
+                special.finish(dirfd, &tmp, dest, &path)?;
+                (StagedKind::Device, None, 0, Seen::Other)
             }
-            EntryKind::Directory => {}
+            // Directories were handled above.
+            EntryKind::Directory => return Err(ExtractError::DuplicateEntry { path }),
+        };
+        if let Some(p) = pending.last_mut() {
+            p.bytes = bytes;
+            p.xattrs_failed = xattrs_failed;
         }
-        self.seen.insert(path, seen);
-        Ok(())
-    }
-
-    /// Owner, mode and times of a device node or fifo at its temporary name.
-    fn finish_special(
-        &mut self,
-        tmp: &OsStr,
-        path: &Path,
-        uid: Option<rustix::fs::Uid>,
-        gid: Option<rustix::fs::Gid>,
-        bits: u32,
-        times: &Timestamps,
-    ) -> Result<(), ExtractError> {
-        let parent = path.parent().unwrap_or(Path::new(""));
-        let dest = self.dest;
-        let preserve = self.opts.preserve_owner;
-        let dirfd = self.walker.dir(parent, &self.seen, dest, false)?;
-        if preserve {
-            rustix::fs::chownat(dirfd, tmp, uid, gid, AtFlags::SYMLINK_NOFOLLOW)
-                .map_err(|e| io_err(dest, path, e))?;
-        }
-        rustix::fs::chmodat(dirfd, tmp, mode(bits), AtFlags::empty())
-            .map_err(|e| io_err(dest, path, e))?;
-        rustix::fs::utimensat(dirfd, tmp, times, AtFlags::SYMLINK_NOFOLLOW)
-            .map_err(|e| io_err(dest, path, e))?;
-        self.counts.devices += 1;
+        entries.push(StagedEntry {
+            path: path.clone(),
+            kind: staged_kind,
+            mode: entry.mode(),
+            uid: entry.uid(),
+            gid: entry.gid(),
+            mtime: entry.mtime(),
+            size,
+            checksum,
+            xattrs: entry.xattrs().to_vec(),
+            existed,
+        });
+        seen.insert(path, seen_as);
         Ok(())
     }
 
@@ -794,8 +1284,9 @@ impl Run<'_> {
         parent: &Path,
         name: &OsStr,
     ) -> Result<(), ExtractError> {
-        let dest = self.dest;
-        let dirfd = self.walker.dir(parent, &self.seen, dest, true)?;
+        let stage = &mut self.stage;
+        let dest = stage.dest.as_path();
+        let dirfd = stage.walker.dir(parent, &self.seen, dest, true)?;
         match rustix::fs::mkdirat(dirfd, name, Mode::from_raw_mode(0o700)) {
             Ok(()) => {}
             Err(Errno::EXIST) => match rustix::fs::statat(dirfd, name, AtFlags::SYMLINK_NOFOLLOW) {
@@ -817,10 +1308,10 @@ impl Run<'_> {
             Err(e) => return Err(io_err(dest, path, e)),
         }
         if !self.seen.contains_key(path) {
-            self.counts.directories += 1;
+            stage.directories += 1;
         }
         self.seen.insert(path.to_owned(), Seen::Dir);
-        self.dirs.push(DirAttrs {
+        stage.dirs.push(DirAttrs {
             path: path.to_owned(),
             mode: entry.mode(),
             uid: entry.uid(),
@@ -828,35 +1319,47 @@ impl Run<'_> {
             mtime: entry.mtime(),
             xattrs: entry.xattrs().to_vec(),
         });
+        stage.entries.push(StagedEntry {
+            path: path.to_owned(),
+            kind: StagedKind::Directory,
+            mode: entry.mode(),
+            uid: entry.uid(),
+            gid: entry.gid(),
+            mtime: entry.mtime(),
+            size: 0,
+            checksum: None,
+            xattrs: entry.xattrs().to_vec(),
+            existed: false,
+        });
         Ok(())
     }
+}
 
-    /// Directory owners, modes, xattrs and mtimes, deepest first.
-    fn apply_dirs(&mut self) -> Result<(), ExtractError> {
-        let mut dirs = std::mem::take(&mut self.dirs);
-        dirs.sort_by_key(|d| std::cmp::Reverse(d.path.components().count()));
-        let dest = self.dest;
-        let empty = HashMap::new();
-        for d in &dirs {
-            let parent = d.path.parent().unwrap_or(Path::new(""));
-            let name = d.path.file_name().unwrap_or_default();
-            let parent_fd = self.walker.dir(parent, &empty, dest, false)?;
-            let fd = open_dir_at(parent_fd, name, &d.path, dest)?;
-            if self.opts.preserve_owner {
-                let (uid, gid) = owner(d.uid, d.gid);
-                rustix::fs::fchown(&fd, uid, gid).map_err(|e| io_err(dest, &d.path, e))?;
-            }
-            for (xname, value) in &d.xattrs {
-                if rustix::fs::fsetxattr(&fd, OsStr::from_bytes(xname), value, XattrFlags::empty())
-                    .is_err()
-                {
-                    self.counts.xattrs_failed += 1;
-                }
-            }
-            rustix::fs::fchmod(&fd, mode(d.mode)).map_err(|e| io_err(dest, &d.path, e))?;
-            rustix::fs::futimens(&fd, &timestamps(d.mtime))
-                .map_err(|e| io_err(dest, &d.path, e))?;
+/// Owner, mode and times for a device node or fifo at its temporary name.
+struct Special<'a> {
+    uid: Option<rustix::fs::Uid>,
+    gid: Option<rustix::fs::Gid>,
+    bits: u32,
+    times: &'a Timestamps,
+    preserve_owner: bool,
+}
+
+impl Special<'_> {
+    fn finish(
+        &self,
+        dirfd: &OwnedFd,
+        tmp: &OsStr,
+        dest: &Path,
+        path: &Path,
+    ) -> Result<(), ExtractError> {
+        if self.preserve_owner {
+            rustix::fs::chownat(dirfd, tmp, self.uid, self.gid, AtFlags::SYMLINK_NOFOLLOW)
+                .map_err(|e| io_err(dest, path, e))?;
         }
+        rustix::fs::chmodat(dirfd, tmp, mode(self.bits), AtFlags::empty())
+            .map_err(|e| io_err(dest, path, e))?;
+        rustix::fs::utimensat(dirfd, tmp, self.times, AtFlags::SYMLINK_NOFOLLOW)
+            .map_err(|e| io_err(dest, path, e))?;
         Ok(())
     }
 }

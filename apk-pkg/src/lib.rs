@@ -19,6 +19,9 @@
 //!   without following links); hard links only to earlier files of the same package; devices
 //!   only when allowed; limits against gzip and tar bombs. Files are written to temporary names
 //!   and renamed into place only once the whole package has checked out.
+//!   [`Extractor::stage`] stops before that point and lets the caller decide per entry
+//!   ([`Placement`]) what happens at the final name, as a transaction manager needs for
+//!   config files (`.apk-new`); [`StagedEntry`] has what the installed database records.
 //! * [`PackageBuilder`] writes a signed package from a directory tree or from entries added in
 //!   code, the way abuild lays them out; [`IndexBuilder`] makes an `APKINDEX.tar.gz` from package
 //!   files, as `apk index` does.
@@ -65,7 +68,9 @@ mod tarhdr;
 pub use builder::{
     AddEntryError, AddTreeError, BuildOptions, BuildPackageError, BuiltPackage, PackageBuilder,
 };
-pub use extract::{ExtractError, ExtractSummary, Extractor};
+pub use extract::{
+    ExtractError, ExtractSummary, Extractor, Placement, StagedEntry, StagedKind, StagedPackage,
+};
 pub use index_builder::{IndexBuilder, IndexPackageError};
 pub use reader::{
     DataEntry, EntryKind, LimitKind, PackageReader, PackageSignature, PackageSummary, ReadLimits,

@@ -323,6 +323,14 @@ pub struct Outcome {
     pub exit_status: i32,
     /// World after the command.
     pub world: Vec<Dependency>,
+    /// The changeset to apply, when the solve succeeded (for `--preupgrade`, the
+    /// preupgrade's changeset).
+    pub changeset: Option<crate::Changeset>,
+    /// The lines printed before the changeset's own lines (warnings, notes, `Preupgrading:`):
+    /// a command that really applies the changeset prints these, then its own progress.
+    pub preamble: String,
+    /// The package `add -t NAME` made up (it exists in no repository).
+    pub virtual_package: Option<apk_index::PackageInfo>,
 }
 
 fn fail(msg: String, world: Vec<Dependency>) -> Outcome {
@@ -330,6 +338,9 @@ fn fail(msg: String, world: Vec<Dependency>) -> Outcome {
         transcript: format!("ERROR: {msg}\n"),
         exit_status: 1,
         world,
+        changeset: None,
+        preamble: String::new(),
+        virtual_package: None,
     }
 }
 
@@ -373,6 +384,7 @@ pub fn run(
     let mut flags = SolverFlags::NONE;
     let mut out = String::new();
     let mut deleted: Vec<String> = Vec::new();
+    let mut virtual_package: Option<apk_index::PackageInfo> = None;
     match inv.applet {
         Applet::Add => {
             let mut deps = Vec::new();
@@ -430,6 +442,7 @@ pub fn run(
                 }
                 text.push('\n');
                 let index = Index::from_text(text, &IndexOptions::default());
+                virtual_package = index.packages().next().map(|p| p.to_owned());
                 repositories.push(Repository::new(index).with_kind(RepositoryKind::Local));
                 let Ok(vdep) = Dependency::parse(&name, Rules::V3) else {
                     return fail(format!("{spec}: bad package specifier"), world);
@@ -564,19 +577,26 @@ pub fn run(
                 && touches(&cs)
             {
                 out.push_str("Preupgrading:\n");
+                let preamble = out.clone();
                 out.push_str(&cs.transcript());
                 return Outcome {
                     transcript: out,
                     exit_status: 0,
                     world,
+                    changeset: Some(cs),
+                    preamble,
+                    virtual_package,
                 };
             }
         }
         if inv.preupgrade_only {
             return Outcome {
+                preamble: out.clone(),
                 transcript: out,
                 exit_status: 0,
                 world,
+                changeset: None,
+                virtual_package,
             };
         }
     }
@@ -629,6 +649,7 @@ pub fn run(
                 out.push_str(note);
                 out.push('\n');
             }
+            let preamble = out.clone();
             out.push_str(&cs.change_lines());
             if inv.verbose > 0 {
                 let (dirs, files) = count_files(installed);
@@ -645,6 +666,9 @@ pub fn run(
                 transcript: out,
                 exit_status: 0,
                 world,
+                changeset: Some(cs),
+                preamble,
+                virtual_package,
             }
         }
         Err(e @ SolveError::Unsatisfiable { .. }) => {
@@ -653,9 +677,12 @@ pub fn run(
                 out.push_str(&e.derivation().to_string());
             }
             Outcome {
+                preamble: out.clone(),
                 transcript: out,
                 exit_status: i32::try_from(e.error_count()).unwrap_or(i32::MAX),
                 world,
+                changeset: None,
+                virtual_package,
             }
         }
     }
