@@ -24,7 +24,7 @@
 //! apk's.
 //!
 //! Because `--test-repo` goes before the command like a global option, `main` looks for the
-//! test options (or a solving applet as the command) in the raw arguments before clap sees
+//! test options in the raw arguments before clap sees
 //! them and hands the whole command line here; see [`requested`].
 
 use std::io::Write;
@@ -39,19 +39,10 @@ use apk_solver::{Repository, RepositoryKind};
 /// The options of apk-tools 2's test binary; any of them selects the test mode.
 const TEST_OPTIONS: [&str; 3] = ["--test-repo", "--test-instdb", "--test-world"];
 
-/// The solving applets. `apk-rs` has no root-changing versions of them yet, so a command line
-/// whose command is one of these also runs here (with no repositories unless given), as it
-/// would in apk-tools 2's test binary.
-const SOLVING_APPLETS: [&str; 4] = ["add", "del", "upgrade", "fix"];
-
 /// Whether the command line (without the program name) asks for the test mode: it has one of
-/// the `--test-*` options, or its first word that is not an option names a solving applet.
+/// the `--test-*` options.
 pub fn requested(args: &[String]) -> bool {
     args.iter().any(|a| TEST_OPTIONS.contains(&a.as_str()))
-        || args
-            .iter()
-            .find(|a| !a.starts_with('-'))
-            .is_some_and(|a| SOLVING_APPLETS.contains(&a.as_str()))
 }
 
 /// Run the test mode on `args` (the command line without the program name), writing the

@@ -1,0 +1,341 @@
+//! The applets that change a root: `add`, `del`, `upgrade`, `fix` (solve, then commit) and
+//! `update` (refresh the indexes).
+//!
+//! ```text
+//! apk-rs [--root ROOT] [--initdb] [-X URL]… [--repositories-file F] [--keys-dir D]
+//!        [--arch A] [--allow-untrusted] [--no-cache] [--no-network] [-U] [-s|--simulate]
+//!        [--no-scripts] [--purge] [--clean-protected] [--force-overwrite]
+//!        [--force-broken-world] [--wait N] [-q] [-v] COMMAND [OPTIONS] ARGS…
+//! ```
+//!
+//! Global and applet options may be mixed, as apk allows. World editing, solver flags and the
+//! transcript of the solve come from [`apk_solver::command`] (so `--simulate` prints exactly
+//! what apk-tools prints); the commit is [`apk_db::Transaction`], whose events are printed as
+//! apk-tools prints them:
+//!
+//! ```text
+//! (1/2) Installing libgreet (2.1-r0)
+//! (2/2) Installing hello (1.0-r0)
+//!   Executing hello-1.0-r0.post-install
+//! OK: 55 B in 2 packages
+//! ```
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use apk_db::{CommitOptions, Database, Event, LockWait, OpenOptions, Transaction};
+use apk_index::{Index, IndexOptions, PackageInfo};
+use apk_solver::command::{Applet, Invocation, run as solve_command};
+use apk_solver::{Repository, RepositoryKind};
+
+/// The applets handled here.
+pub const APPLETS: [&str; 5] = ["add", "del", "upgrade", "fix", "update"];
+
+/// Whether the command line (without the program name) names one of [`APPLETS`] as its
+/// command.
+pub fn requested(args: &[String]) -> bool {
+    command_word(args).is_some_and(|a| APPLETS.contains(&a))
+}
+
+/// Options that take a value, so that their value is not taken for the command word.
+const VALUE_OPTIONS: [&str; 13] = [
+    "--root",
+    "-p",
+    "--repository",
+    "-X",
+    "--repositories-file",
+    "--keys-dir",
+    "--arch",
+    "--wait",
+    "--cache-max-age",
+    "--cache-dir",
+    "-t",
+    "--virtual",
+    "--preupgrade-depends",
+];
+
+fn command_word(args: &[String]) -> Option<&str> {
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if VALUE_OPTIONS.contains(&a.as_str()) {
+            it.next();
+            continue;
+        }
+        if !a.starts_with('-') {
+            return Some(a);
+        }
+    }
+    None
+}
+
+/// The global options this module takes out before the solver's parser sees the rest.
+#[derive(Debug, Default)]
+struct Globals {
+    root: Option<PathBuf>,
+    initdb: bool,
+    repositories: Vec<String>,
+    repositories_file: Option<PathBuf>,
+    keys_dir: Option<PathBuf>,
+    arch: Option<String>,
+    allow_untrusted: bool,
+    no_cache: bool,
+    no_network: bool,
+    update_cache: bool,
+    simulate: bool,
+    no_scripts: bool,
+    purge: bool,
+    clean_protected: bool,
+    force_overwrite: bool,
+    wait: Option<u64>,
+    quiet: u8,
+    cache_max_age: Option<u64>,
+}
+
+fn split_globals(args: &[String]) -> anyhow::Result<(Globals, Vec<String>)> {
+    let mut g = Globals::default();
+    let mut rest = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let (name, inline) = match a.split_once('=') {
+            Some((n, v)) if n.starts_with("--") => (n, Some(v.to_owned())),
+            _ => (a.as_str(), None),
+        };
+        let mut value = || -> anyhow::Result<String> {
+            match &inline {
+                Some(v) => Ok(v.clone()),
+                None => it
+                    .next()
+                    .cloned()
+                    .with_context(|| format!("option '{name}' needs a value")),
+            }
+        };
+        match name {
+            "--root" | "-p" => g.root = Some(PathBuf::from(value()?)),
+            "--initdb" => g.initdb = true,
+            "--repository" | "-X" => g.repositories.push(value()?),
+            "--repositories-file" => g.repositories_file = Some(PathBuf::from(value()?)),
+            "--keys-dir" => g.keys_dir = Some(PathBuf::from(value()?)),
+            "--arch" => g.arch = Some(value()?),
+            "--allow-untrusted" => g.allow_untrusted = true,
+            "--no-cache" => g.no_cache = true,
+            "--no-network" => {
+                g.no_network = true;
+                rest.push(a.clone());
+            }
+            "-U" | "--update-cache" => g.update_cache = true,
+            "-s" | "--simulate" => g.simulate = true,
+            "--no-scripts" => g.no_scripts = true,
+            "--purge" => g.purge = true,
+            "--clean-protected" => g.clean_protected = true,
+            "--force-overwrite" => g.force_overwrite = true,
+            "--wait" => {
+                let v = value()?;
+                g.wait = Some(v.parse().with_context(|| format!("--wait: '{v}' is not a number"))?);
+            }
+            "--cache-max-age" => {
+                let v = value()?;
+                g.cache_max_age =
+                    Some(v.parse().with_context(|| format!("--cache-max-age: '{v}' is not a number"))?);
+            }
+            "-q" | "--quiet" => g.quiet += 1,
+            "--progress" | "--no-progress" | "--interactive" | "-i" | "--no-commit-hooks"
+            | "--force-non-repository" | "--force-refresh" | "--force-old-apk"
+            | "--force-missing-repositories" => {}
+            _ => rest.push(a.clone()),
+        }
+    }
+    Ok((g, rest))
+}
+
+/// Run an applet of [`APPLETS`] on `args` (the command line without the program name).
+pub fn run(args: &[String], out: &mut impl Write, err: &mut impl Write) -> anyhow::Result<ExitCode> {
+    let (g, rest) = split_globals(args)?;
+    let is_update = command_word(&rest) == Some("update");
+    let root = g.root.clone().unwrap_or_else(|| PathBuf::from("/"));
+    let mut opts = OpenOptions::new(&root).initdb(g.initdb);
+    opts.arch = g.arch.clone();
+    opts.keys_dir = g.keys_dir.clone();
+    opts.extra_repositories = g.repositories.clone();
+    opts.repositories_file = g.repositories_file.clone();
+    opts.no_cache = g.no_cache;
+    opts.allow_untrusted = g.allow_untrusted;
+    opts.no_network = g.no_network;
+    opts.update_cache = g.update_cache;
+    if let Some(m) = g.cache_max_age {
+        opts.cache_max_age = std::time::Duration::from_secs(m * 60);
+    }
+    opts.lock = if g.simulate {
+        None
+    } else {
+        Some(match g.wait {
+            Some(s) => LockWait::Seconds(s),
+            None => LockWait::NoWait,
+        })
+    };
+    let mut db = Database::open(&opts)?;
+    for note in db.recovered() {
+        writeln!(err, "WARNING: recovered an interrupted transaction: {note}")?;
+    }
+    db.load_indexes(is_update);
+    let mut failed_repos = 0usize;
+    for l in db.loaded_repositories() {
+        if let Some(e) = &l.error {
+            failed_repos += 1;
+            writeln!(err, "WARNING: {}: {e}", l.index_url)?;
+        }
+    }
+    if is_update {
+        for l in db.loaded_repositories() {
+            if let Some(index) = &l.index {
+                let desc = index.description().unwrap_or_default();
+                writeln!(out, "{desc} [{}]", l.repository.url)?;
+            }
+        }
+        if failed_repos > 0 {
+            writeln!(err, "{failed_repos} unavailable, 0 stale; {} distinct packages available", db.available_names())?;
+            return Ok(crate::failure_count_exit_code(failed_repos));
+        }
+        writeln!(out, "OK: {} distinct packages available", db.available_names())?;
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    // Local .apk files given to `add`: a repository of their own, world gets name=version.
+    let mut local_files: Vec<(PackageInfo, PathBuf)> = Vec::new();
+    let mut rest = rest;
+    if command_word(&rest) == Some("add") {
+        for a in rest.iter_mut() {
+            if a.ends_with(".apk") && std::path::Path::new(a.as_str()).is_file() {
+                let path = PathBuf::from(a.as_str());
+                let info = read_local_package(&path)?;
+                *a = format!("{}={}", info.name, info.version);
+                local_files.push((info, path));
+            }
+        }
+    }
+    let inv = match Invocation::parse(&rest) {
+        Ok(inv) => inv,
+        Err(e) => {
+            writeln!(err, "ERROR: {e}")?;
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let mut repos = db.solver_repositories();
+    if !local_files.is_empty() {
+        let mut text = Vec::new();
+        for (info, _) in &local_files {
+            info.write_index_record(&mut text)?;
+            text.push(b'\n');
+        }
+        let index = Index::from_text(String::from_utf8_lossy(&text).into_owned(), &IndexOptions::default());
+        repos.push(Repository::new(index).with_kind(RepositoryKind::Local));
+    }
+    let world = db.world().to_vec();
+    let outcome = solve_command(&inv, repos, db.installed(), world);
+    let Some(changeset) = outcome.changeset.clone().filter(|_| outcome.exit_status == 0) else {
+        print_split(&outcome.transcript, out, err)?;
+        return Ok(crate::failure_count_exit_code(
+            usize::try_from(outcome.exit_status).unwrap_or(1),
+        ));
+    };
+    if g.simulate {
+        print_split(&outcome.transcript, out, err)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    print_split(&outcome.preamble, out, err)?;
+    let mut tx = Transaction::new(&mut db, changeset, outcome.world.clone());
+    if let Some(v) = outcome.virtual_package.clone() {
+        tx = tx.with_package(v, None);
+    }
+    for (info, path) in local_files {
+        tx = tx.with_package(info, Some(path));
+    }
+    let commit_opts = {
+        let mut c = CommitOptions::default();
+        c.no_scripts = g.no_scripts;
+        c.purge = g.purge;
+        c.force_overwrite = g.force_overwrite;
+        c.clean_protected = g.clean_protected;
+        c
+    };
+    let quiet = g.quiet > 0;
+    let mut io_error: Option<std::io::Error> = None;
+    let mut emit = |e: Event| {
+        let r = print_event(&e, quiet, out, err);
+        if let Err(x) = r {
+            io_error.get_or_insert(x);
+        }
+    };
+    let result = tx.commit(&commit_opts, &mut emit);
+    if let Some(e) = io_error {
+        return Err(e.into());
+    }
+    let summary = result?;
+    if summary.errors > 0 {
+        writeln!(err, "{summary}")?;
+        return Ok(crate::failure_count_exit_code(summary.errors));
+    }
+    if !quiet {
+        writeln!(out, "{summary}")?;
+    }
+    let _ = Applet::Add;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Print one commit event as apk-tools prints it.
+fn print_event(e: &Event, quiet: bool, out: &mut impl Write, err: &mut impl Write) -> std::io::Result<()> {
+    match e {
+        Event::Change {
+            position,
+            total,
+            change,
+        } => {
+            if !quiet {
+                let w = total.to_string().len();
+                writeln!(out, "({position:>w$}/{total}) {change}")?;
+            }
+        }
+        Event::Script { package, script } => writeln!(out, "  Executing {package}.{script}")?,
+        Event::Trigger { package } => writeln!(out, "Executing {package}.trigger")?,
+        Event::ScriptOutput(line) => writeln!(out, "* {line}")?,
+        Event::NewConfig { path } => writeln!(out, "  Installing file to {path}")?,
+        Event::Warning(w) => writeln!(err, "WARNING: {w}")?,
+        Event::Error(m) => writeln!(err, "ERROR: {m}")?,
+        _ => {}
+    }
+    Ok(())
+}
+
+/// apk prints errors and warnings (with the indented lines that follow them) on stderr.
+fn print_split(text: &str, out: &mut impl Write, err: &mut impl Write) -> std::io::Result<()> {
+    let mut to_err = false;
+    for line in text.lines() {
+        if line.starts_with("ERROR:") || line.starts_with("WARNING:") {
+            to_err = true;
+        } else if !line.starts_with(' ') && !line.starts_with("why:") {
+            to_err = false;
+        }
+        if to_err {
+            writeln!(err, "{line}")?;
+        } else {
+            writeln!(out, "{line}")?;
+        }
+    }
+    Ok(())
+}
+
+/// The metadata and identity of a local `.apk` file.
+fn read_local_package(path: &std::path::Path) -> anyhow::Result<PackageInfo> {
+    let mut reader = apk_pkg::PackageReader::open(path)
+        .with_context(|| format!("{}: not a valid package", path.display()))?;
+    let mut info = reader.info().clone();
+    if info.identity.is_none() {
+        info.identity = reader.identity();
+    }
+    if info.identity.is_none() {
+        while reader.next_entry()?.is_some() {}
+        info.identity = Some(reader.finish()?.identity());
+    }
+    Ok(info)
+}

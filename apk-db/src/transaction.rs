@@ -1,0 +1,1302 @@
+//! [`Transaction`]: apply a solver [`Changeset`] to a root.
+//!
+//! For each change, in the changeset's order:
+//!
+//! * **install / upgrade / downgrade / replace / reinstall**: get the package (a local file is
+//!   read in place, a remote one through the cache), run `pre-install`/`pre-upgrade`, extract
+//!   every entry to a temporary name beside its target ([`apk_pkg::Extractor::stage`]), check
+//!   the package's identity against the signed index, decide each file's fate (conflicts with
+//!   other packages, protected files kept with the new copy as `*.apk-new`), rename into
+//!   place, purge the files of the old version that the new one no longer has, run
+//!   `post-install`/`post-upgrade`;
+//! * **purge**: `pre-deinstall`, remove the files (a changed protected file stays unless
+//!   `--purge`), remove directories no package owns any more, `post-deinstall`.
+//!
+//! Then the triggers run, once each, with the directories they match, and the database is
+//! written once, atomically. A [journal](crate::journal) written as the work goes lets the
+//! next open repair a root after a crash at any point.
+
+use std::collections::{BTreeSet, HashMap};
+use std::ffi::OsString;
+use std::fs;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use apk_index::{Acl, Checksum, Dependency, InstalledDir, InstalledFile, PackageInfo};
+use apk_pkg::{
+    Extractor, PackageReader, Placement, ScriptKind, StagedEntry, StagedKind, StagedPackage,
+};
+use apk_solver::{Change, ChangeKind, Changeset};
+use sha1::{Digest, Sha1};
+
+use crate::database::{Database, is_local, layout};
+use crate::journal::Journal;
+use crate::protected::Protection;
+use crate::script::{ScriptOutcome, run_script};
+use crate::triggers::{TriggerEntry, glob_matches};
+
+/// Options of a commit (apk's `--no-scripts`, `--purge`, `--force-overwrite`, …).
+///
+/// ```
+/// let opts = apk_db::CommitOptions { purge: true, ..Default::default() };
+/// assert!(!opts.no_scripts);
+/// ```
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct CommitOptions {
+    /// `--no-scripts`.
+    pub no_scripts: bool,
+    /// `--purge`: remove changed protected files too.
+    pub purge: bool,
+    /// `--force-overwrite`: a file owned by another package is overwritten (with a warning).
+    pub force_overwrite: bool,
+    /// `--clean-protected`: never write `*.apk-new`.
+    pub clean_protected: bool,
+    /// `--simulate`: print what would happen, touch nothing.
+    pub simulate: bool,
+}
+
+/// What a commit reports as it goes; the command line prints these as apk-tools does.
+///
+/// ```
+/// use apk_db::Event;
+/// let e = Event::Script { package: "hello-1.0-r0".into(), script: "post-install" };
+/// assert!(matches!(e, Event::Script { .. }));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// A change starts: `(i/n) Installing hello (1.0-r0)`.
+    Change {
+        /// 1-based position.
+        position: usize,
+        /// The number of changes.
+        total: usize,
+        /// The change.
+        change: Change,
+    },
+    /// A package script runs.
+    Script {
+        /// `name-version`.
+        package: String,
+        /// The script type (`post-install`, …).
+        script: &'static str,
+    },
+    /// A line a script printed.
+    ScriptOutput(String),
+    /// A trigger runs.
+    Trigger {
+        /// `name-version`.
+        package: String,
+    },
+    /// A changed protected file was kept and the new one written beside it.
+    NewConfig {
+        /// The path of the new file, relative to the root.
+        path: String,
+    },
+    /// Bytes fetched or extracted so far, out of the total.
+    Progress {
+        /// Done.
+        done: u64,
+        /// Total.
+        total: u64,
+    },
+    /// A warning.
+    Warning(String),
+    /// An error that does not stop the commit (the package is marked in the database).
+    Error(String),
+}
+
+/// How a commit ended.
+///
+/// ```
+/// let s = apk_db::CommitSummary { errors: 0, installed_size: 55, packages: 2 };
+/// assert_eq!(s.to_string(), "OK: 55 B in 2 packages");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommitSummary {
+    /// Errors that did not stop the commit (failed scripts, file conflicts).
+    pub errors: usize,
+    /// The installed size of all installed packages.
+    pub installed_size: u64,
+    /// The number of installed packages.
+    pub packages: usize,
+}
+
+impl std::fmt::Display for CommitSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let size = apk_solver::human_size(self.installed_size);
+        match self.errors {
+            0 => write!(f, "OK: {size} in {} packages", self.packages),
+            1 => write!(f, "1 error; {size} in {} packages", self.packages),
+            n => write!(f, "{n} errors; {size} in {} packages", self.packages),
+        }
+    }
+}
+
+/// Returned by [`Transaction::commit`] when the commit cannot go on.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CommitError {
+    /// A package the changeset needs is in no loaded repository.
+    #[error("{name}-{version}: package not found in any repository")]
+    NotFound {
+        /// The name.
+        name: String,
+        /// The version.
+        version: String,
+    },
+    /// Fetching a package failed.
+    #[error("{package}: {source}")]
+    Fetch {
+        /// `name-version`.
+        package: String,
+        /// What failed.
+        source: crate::fetch::FetchError,
+    },
+    /// Reading, checking or extracting a package failed.
+    #[error("{package}: {message}")]
+    Package {
+        /// `name-version`.
+        package: String,
+        /// What failed.
+        message: String,
+    },
+    /// The package is not the one the signed index describes.
+    #[error(
+        "{package}: BAD signature: the package's identity {found} is not the index's {expected}"
+    )]
+    IdentityMismatch {
+        /// `name-version`.
+        package: String,
+        /// From the index.
+        expected: String,
+        /// From the file.
+        found: String,
+    },
+    /// A file system operation failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// What failed.
+        source: io::Error,
+    },
+}
+
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut msg = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        src = s.source();
+    }
+    msg
+}
+
+/// A changeset ready to be applied to a [`Database`].
+///
+/// ```no_run
+/// use apk_db::{CommitOptions, Database, OpenOptions, Transaction};
+/// use apk_solver::{Solver, SolverOptions, SolverTask};
+///
+/// let mut db = Database::open(&OpenOptions::new("/tmp/root"))?;
+/// db.load_indexes(false);
+/// let solver = Solver::new(&db.solver_repositories(), db.installed(), &SolverOptions::default());
+/// let world = vec!["hello".parse()?];
+/// let cs = solver.solve(&SolverTask { world: world.clone(), ..SolverTask::default() })?;
+/// let summary = Transaction::new(&mut db, cs, world)
+///     .commit(&CommitOptions::default(), &mut |e| println!("{e:?}"))?;
+/// println!("{summary}");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Transaction<'db> {
+    db: &'db mut Database,
+    changeset: Changeset,
+    world: Vec<Dependency>,
+    extra: Vec<(PackageInfo, Option<PathBuf>)>,
+}
+
+/// Where a package comes from.
+enum Source {
+    /// A file on this machine.
+    Local(PathBuf),
+    /// A URL, fetched (through the cache when there is one).
+    Remote(String),
+    /// A made-up package without files (`add -t`).
+    Virtual,
+}
+
+impl<'db> Transaction<'db> {
+    /// A transaction that applies `changeset` and sets world to `world`.
+    pub fn new(db: &'db mut Database, changeset: Changeset, world: Vec<Dependency>) -> Self {
+        Transaction {
+            db,
+            changeset,
+            world,
+            extra: Vec::new(),
+        }
+    }
+
+    /// A package that is in no repository: a virtual package (`file` is `None`) or a local
+    /// `.apk` file given on the command line.
+    pub fn with_package(mut self, info: PackageInfo, file: Option<PathBuf>) -> Self {
+        self.extra.push((info, file));
+        self
+    }
+
+    fn locate(&self, change: &Change) -> Result<(PackageInfo, Source), CommitError> {
+        let Some(new) = &change.new else {
+            return Err(CommitError::NotFound {
+                name: change.name.clone(),
+                version: String::new(),
+            });
+        };
+        let same_identity = |p: &PackageInfo| match (&new.identity, &p.identity) {
+            (Some(want), Some(have)) => *want == have.to_string(),
+            _ => true,
+        };
+        for (info, file) in &self.extra {
+            if info.name == change.name && info.version == new.version && same_identity(info) {
+                let src = match file {
+                    Some(f) => Source::Local(f.clone()),
+                    None => Source::Virtual,
+                };
+                return Ok((info.clone(), src));
+            }
+        }
+        let arch = self.db.arches[0].clone();
+        for l in &self.db.loaded {
+            let Some(index) = &l.index else { continue };
+            for p in index.packages() {
+                if p.name() != change.name || p.version() != new.version {
+                    continue;
+                }
+                let mut info = p.to_owned();
+                if !same_identity(&info) {
+                    continue;
+                }
+                info.repository_tag = l.repository.tag.clone();
+                let url = l.repository.package_url(&arch, &info.name, &info.version);
+                let src = if is_local(&url) {
+                    Source::Local(PathBuf::from(url.strip_prefix("file://").map_or_else(
+                        || url.strip_prefix("file:").unwrap_or(&url).to_owned(),
+                        str::to_owned,
+                    )))
+                } else {
+                    Source::Remote(url)
+                };
+                return Ok((info, src));
+            }
+        }
+        // An installed package being reinstalled from nowhere keeps its record.
+        Err(CommitError::NotFound {
+            name: change.name.clone(),
+            version: new.version.clone(),
+        })
+    }
+
+    /// Apply the changeset: see the [module documentation](self). Events are reported
+    /// through `report` as they happen. With `simulate`, only the change events are reported.
+    pub fn commit(
+        self,
+        opts: &CommitOptions,
+        report: &mut dyn FnMut(Event),
+    ) -> Result<CommitSummary, CommitError> {
+        let total = self.changeset.changes().len();
+        if opts.simulate {
+            for (i, c) in self.changeset.changes().iter().enumerate() {
+                report(Event::Change {
+                    position: i + 1,
+                    total,
+                    change: c.clone(),
+                });
+            }
+            return Ok(CommitSummary {
+                errors: 0,
+                installed_size: self.changeset.installed_size(),
+                packages: self.changeset.package_count(),
+            });
+        }
+        // Resolve every package before touching anything.
+        let mut plan = Vec::new();
+        for c in self.changeset.changes() {
+            if c.kind == ChangeKind::Purge {
+                plan.push((c.clone(), None));
+            } else if c.kind == ChangeKind::UpdatePinning {
+                plan.push((c.clone(), None));
+            } else {
+                let (info, src) = self.locate(c)?;
+                plan.push((c.clone(), Some((info, src))));
+            }
+        }
+        let world = self.world;
+        let db = self.db;
+        let mut run = Run::new(db, opts, report);
+        run.journal_begin(&world)?;
+        for (i, (change, pkg)) in plan.into_iter().enumerate() {
+            (run.report)(Event::Change {
+                position: i + 1,
+                total,
+                change: change.clone(),
+            });
+            match (change.kind, pkg) {
+                (ChangeKind::Purge, _) => run.remove(&change.name)?,
+                (ChangeKind::UpdatePinning, _) => {
+                    let tag = change.new.as_ref().and_then(|v| v.tag.clone());
+                    if let Some(p) = run
+                        .db
+                        .installed
+                        .packages
+                        .iter_mut()
+                        .find(|p| p.name == change.name)
+                    {
+                        p.repository_tag = tag;
+                    }
+                }
+                (_, Some((info, src))) => run.install(info, src)?,
+                (_, None) => {}
+            }
+        }
+        run.run_triggers();
+        run.db.world = world;
+        run.db.write().map_err(|source| CommitError::Io {
+            path: run.db.root.join(layout::INSTALLED),
+            source,
+        })?;
+        run.journal_end();
+        let installed_size = run
+            .db
+            .installed
+            .packages
+            .iter()
+            .map(|p| p.installed_size)
+            .sum();
+        let summary = CommitSummary {
+            errors: run.errors,
+            installed_size,
+            packages: run.db.installed.packages.len(),
+        };
+        run.db.log(&format!("{summary}"));
+        Ok(summary)
+    }
+}
+
+/// One commit in progress.
+struct Run<'a, 'r> {
+    db: &'a mut Database,
+    opts: &'a CommitOptions,
+    report: &'r mut dyn FnMut(Event),
+    /// Every file path (`dir/name`) → the name of the installed package that owns it.
+    owners: HashMap<String, String>,
+    /// Every directory path → how many installed packages list it.
+    dir_refs: HashMap<String, usize>,
+    /// Directories where something was created or removed.
+    modified_dirs: BTreeSet<String>,
+    /// Packages (re)installed in this commit, for triggers.
+    installed_now: Vec<String>,
+    errors: usize,
+    journal: Option<Journal>,
+}
+
+fn file_path(dir: &str, name: &str) -> String {
+    if dir.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
+fn parent_of(path: &str) -> &str {
+    path.rfind('/').map_or("", |i| &path[..i])
+}
+
+/// SHA-1 of what is at `path` now: a file's contents, a symlink's target.
+pub(crate) fn disk_checksum(path: &Path) -> Option<Checksum> {
+    let meta = fs::symlink_metadata(path).ok()?;
+    let mut h = Sha1::new();
+    if meta.file_type().is_symlink() {
+        let target = fs::read_link(path).ok()?;
+        use std::os::unix::ffi::OsStrExt;
+        h.update(target.as_os_str().as_bytes());
+    } else if meta.is_file() {
+        let mut f = fs::File::open(path).ok()?;
+        let mut buf = vec![0u8; 64 << 10];
+        loop {
+            let n = f.read(&mut buf).ok()?;
+            if n == 0 {
+                break;
+            }
+            h.update(&buf[..n]);
+        }
+    } else {
+        return None;
+    }
+    Some(Checksum::sha1(h.finalize().into()))
+}
+
+fn acl_of(uid: u64, gid: u64, mode: u32, default: Acl) -> Option<Acl> {
+    let acl = Acl {
+        uid: u32::try_from(uid).unwrap_or(0),
+        gid: u32::try_from(gid).unwrap_or(0),
+        mode: mode & 0o7777,
+        xattr_checksum: None,
+    };
+    if acl == default { None } else { Some(acl) }
+}
+
+/// Build the `F:`/`R:` records of a package from its staged entries: every directory in
+/// order of first appearance, parents first.
+fn record_files(entries: &[StagedEntry], placed: &[bool]) -> Vec<InstalledDir> {
+    let mut dirs: Vec<InstalledDir> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    fn ensure(
+        dirs: &mut Vec<InstalledDir>,
+        index: &mut HashMap<String, usize>,
+        path: &str,
+    ) -> usize {
+        if let Some(&i) = index.get(path) {
+            return i;
+        }
+        let parent = parent_of(path);
+        if !parent.is_empty() {
+            ensure(dirs, index, parent);
+        }
+        dirs.push(InstalledDir {
+            path: path.to_owned(),
+            acl: None,
+            files: Vec::new(),
+        });
+        index.insert(path.to_owned(), dirs.len() - 1);
+        dirs.len() - 1
+    }
+    for (e, &keep) in entries.iter().zip(placed) {
+        let Some(path) = e.path.to_str() else {
+            continue;
+        };
+        let path = path.trim_end_matches('/');
+        if matches!(e.kind, StagedKind::Directory) {
+            let i = ensure(&mut dirs, &mut index, path);
+            dirs[i].acl = acl_of(e.uid, e.gid, e.mode, Acl::DEFAULT_DIR);
+            continue;
+        }
+        if !keep {
+            continue;
+        }
+        let parent = parent_of(path);
+        let name = path.rsplit('/').next().unwrap_or(path);
+        let i = if parent.is_empty() {
+            // Files at the top of the root live in the "" directory, which apk never lists.
+            ensure(&mut dirs, &mut index, "")
+        } else {
+            ensure(&mut dirs, &mut index, parent)
+        };
+        let default_file = Acl {
+            uid: 0,
+            gid: 0,
+            mode: 0o644,
+            xattr_checksum: None,
+        };
+        let mode = if matches!(e.kind, StagedKind::Symlink { .. }) {
+            0o777
+        } else {
+            e.mode
+        };
+        dirs[i].files.push(InstalledFile {
+            name: name.to_owned(),
+            acl: acl_of(e.uid, e.gid, mode, default_file),
+            checksum: e.checksum.clone(),
+        });
+    }
+    dirs
+}
+
+impl<'a, 'r> Run<'a, 'r> {
+    fn new(
+        db: &'a mut Database,
+        opts: &'a CommitOptions,
+        report: &'r mut dyn FnMut(Event),
+    ) -> Self {
+        let mut owners = HashMap::new();
+        let mut dir_refs = HashMap::new();
+        for p in &db.installed.packages {
+            for d in &p.dirs {
+                *dir_refs.entry(d.path.clone()).or_insert(0) += 1;
+                for f in &d.files {
+                    owners.insert(file_path(&d.path, &f.name), p.name.clone());
+                }
+            }
+        }
+        Run {
+            db,
+            opts,
+            report,
+            owners,
+            dir_refs,
+            modified_dirs: BTreeSet::new(),
+            installed_now: Vec::new(),
+            errors: 0,
+            journal: None,
+        }
+    }
+
+    fn root(&self) -> PathBuf {
+        self.db.root.clone()
+    }
+
+    fn error(&mut self, msg: String) {
+        self.errors += 1;
+        (self.report)(Event::Error(msg));
+    }
+
+    fn journal_begin(&mut self, world: &[Dependency]) -> Result<(), CommitError> {
+        let root = self.root();
+        let j = Journal::begin(&root, world).map_err(|source| CommitError::Io {
+            path: root.join(layout::JOURNAL),
+            source,
+        })?;
+        self.journal = Some(j);
+        Ok(())
+    }
+
+    fn journal_end(&mut self) {
+        if let Some(j) = self.journal.take() {
+            j.finish();
+        }
+    }
+
+    fn journal(
+        &mut self,
+        f: impl FnOnce(&mut Journal) -> io::Result<()>,
+    ) -> Result<(), CommitError> {
+        let root = self.root();
+        if let Some(j) = &mut self.journal {
+            f(j).map_err(|source| CommitError::Io {
+                path: root.join(layout::JOURNAL),
+                source,
+            })?;
+        }
+        Ok(())
+    }
+
+    fn script(
+        &mut self,
+        name: &str,
+        version: &str,
+        kind: ScriptKind,
+        body: &[u8],
+        args: &[String],
+        indent: bool,
+    ) -> bool {
+        if self.opts.no_scripts {
+            return true;
+        }
+        let package = format!("{name}-{version}");
+        if indent {
+            (self.report)(Event::Script {
+                package: package.clone(),
+                script: kind.name(),
+            });
+        } else {
+            (self.report)(Event::Trigger {
+                package: package.clone(),
+            });
+        }
+        let root = self.root();
+        let outcome = run_script(&root, name, version, kind, body, args);
+        match outcome {
+            ScriptOutcome::Ok { output } => {
+                for l in output {
+                    (self.report)(Event::ScriptOutput(l));
+                }
+                true
+            }
+            ScriptOutcome::Failed { output, message } => {
+                for l in output {
+                    (self.report)(Event::ScriptOutput(l));
+                }
+                self.error(format!("{package}.{}: {message}", kind.name()));
+                false
+            }
+        }
+    }
+
+    fn open_source(
+        &self,
+        info: &PackageInfo,
+        src: &Source,
+    ) -> Result<Box<dyn BufRead>, CommitError> {
+        let package = format!("{}-{}", info.name, info.version);
+        match src {
+            Source::Local(path) => {
+                let f = fs::File::open(path).map_err(|source| CommitError::Io {
+                    path: path.clone(),
+                    source,
+                })?;
+                Ok(Box::new(BufReader::with_capacity(128 << 10, f)))
+            }
+            Source::Remote(url) => {
+                if let (Some(cache), Some(id)) = (&self.db.cache, &info.identity) {
+                    let path = cache.package_path(&info.name, &info.version, id);
+                    if !path.exists() {
+                        self.db
+                            .fetcher
+                            .fetch_to_file(url, &path, &mut |_, _| {})
+                            .map_err(|source| CommitError::Fetch {
+                                package: package.clone(),
+                                source,
+                            })?;
+                    }
+                    let f = fs::File::open(&path).map_err(|source| CommitError::Io {
+                        path: path.clone(),
+                        source,
+                    })?;
+                    return Ok(Box::new(BufReader::with_capacity(128 << 10, f)));
+                }
+                let bytes = self
+                    .db
+                    .fetcher
+                    .fetch_bytes(url)
+                    .map_err(|source| CommitError::Fetch { package, source })?;
+                Ok(Box::new(io::Cursor::new(bytes)))
+            }
+            Source::Virtual => Ok(Box::new(io::Cursor::new(Vec::new()))),
+        }
+    }
+
+    fn install(&mut self, mut info: PackageInfo, src: Source) -> Result<(), CommitError> {
+        let package = format!("{}-{}", info.name, info.version);
+        let old_pos = self
+            .db
+            .installed
+            .packages
+            .iter()
+            .position(|p| p.name == info.name);
+        let old = old_pos.map(|i| self.db.installed.packages[i].clone());
+        if matches!(src, Source::Virtual) {
+            info.dirs.clear();
+            self.finish_install(info, old, Vec::new(), Vec::new())?;
+            return Ok(());
+        }
+        let reader = self.open_source(&info, &src)?;
+        let pkg_err = |e: &dyn std::error::Error| CommitError::Package {
+            package: package.clone(),
+            message: chain(e),
+        };
+        let mut reader = PackageReader::new(reader).map_err(|e| pkg_err(&e))?;
+        let scripts: Vec<(ScriptKind, Vec<u8>)> = reader.scripts().to_vec();
+        let triggers = reader.info().triggers.clone();
+        let expected = info.identity.clone();
+        let untrusted_ok = self.db.options.allow_untrusted;
+        let mut extractor = Extractor::new();
+        extractor.allow_devices(rustix::process::geteuid().is_root());
+        if expected.is_none() && !untrusted_ok {
+            extractor.trusted_keys(Some(self.db.keys.clone()));
+        }
+        // pre-install / pre-upgrade, once the control part checked out.
+        let (pre, post) = if old.is_some() {
+            (ScriptKind::PreUpgrade, ScriptKind::PostUpgrade)
+        } else {
+            (ScriptKind::PreInstall, ScriptKind::PostInstall)
+        };
+        let mut args = vec![info.version.clone()];
+        if let Some(o) = &old {
+            args.push(o.version.clone());
+        }
+        let mut script_failed = false;
+        if let Some((_, body)) = scripts.iter().find(|(k, _)| *k == pre) {
+            if !self.script(&info.name, &info.version, pre, body, &args, true) {
+                script_failed = true;
+            }
+        }
+        let root = self.root();
+        self.journal(|j| j.staging(&info.name))?;
+        let staged = extractor
+            .stage(&mut reader, &root)
+            .map_err(|e| pkg_err(&e))?;
+        let found = staged.summary().identity();
+        if let Some(expected) = &expected {
+            if *expected != found {
+                staged.abort();
+                return Err(CommitError::IdentityMismatch {
+                    package,
+                    expected: expected.to_string(),
+                    found: found.to_string(),
+                });
+            }
+        } else {
+            info.identity = Some(found);
+        }
+        let decisions = self.decide(&info, old.as_ref(), &staged);
+        let placed: Vec<bool> = decisions.iter().map(|d| d.is_some()).collect();
+        let entries: Vec<StagedEntry> = staged.entries().to_vec();
+        // Journal: the plan, durable before the first rename.
+        let renames: Vec<(String, String, Option<String>)> = entries
+            .iter()
+            .zip(&decisions)
+            .filter(|(e, _)| !matches!(e.kind, StagedKind::Directory))
+            .filter_map(|(e, d)| {
+                let p = e.path.to_str()?;
+                let dir = parent_of(p).to_owned();
+                let name = p.rsplit('/').next().unwrap_or(p).to_owned();
+                let tmp = crate::journal::temp_name(&info.name, p);
+                let fin = match d {
+                    Some(Placement::Install) => Some(name),
+                    Some(Placement::InstallAs(n)) => Some(n.to_string_lossy().into_owned()),
+                    _ => None,
+                };
+                Some((dir, tmp, fin))
+            })
+            .collect();
+        let mut planned = info.clone();
+        planned.dirs = record_files(&entries, &placed);
+        if script_failed {
+            add_flag(&mut planned, 's');
+        }
+        planned.triggers.clear();
+        self.journal(|j| j.planned(&planned, &renames, &scripts, &triggers))?;
+        let mut by_path: HashMap<PathBuf, Option<Placement>> = entries
+            .iter()
+            .zip(decisions)
+            .map(|(e, d)| (e.path.clone(), d))
+            .collect();
+        let mut conflicts_seen = Vec::new();
+        staged
+            .commit(|e| match by_path.remove(&e.path).flatten() {
+                Some(p) => p,
+                None => {
+                    conflicts_seen.push(e.path.clone());
+                    Placement::Discard
+                }
+            })
+            .map_err(|e| pkg_err(&e))?;
+        self.journal(|j| j.placed(&info.name))?;
+        info.dirs = record_files(&entries, &placed);
+        if !triggers.is_empty() {
+            info.triggers = triggers;
+        }
+        if script_failed {
+            add_flag(&mut info, 's');
+        }
+        if !conflicts_seen.is_empty() && !self.opts.force_overwrite {
+            add_flag(&mut info, 'f');
+        }
+        // Modified directories: where entries were placed.
+        for (e, &p) in entries.iter().zip(&placed) {
+            if p && !matches!(e.kind, StagedKind::Directory) {
+                if let Some(s) = e.path.to_str() {
+                    self.modified_dirs.insert(parent_of(s).to_owned());
+                }
+            } else if matches!(e.kind, StagedKind::Directory)
+                && !self
+                    .dir_refs
+                    .contains_key(e.path.to_str().unwrap_or("").trim_end_matches('/'))
+            {
+                if let Some(s) = e.path.to_str() {
+                    let s = s.trim_end_matches('/');
+                    self.modified_dirs.insert(s.to_owned());
+                    self.modified_dirs.insert(parent_of(s).to_owned());
+                }
+            }
+        }
+        self.finish_install(info.clone(), old, scripts.clone(), entries)?;
+        if let Some((_, body)) = scripts.iter().find(|(k, _)| *k == post) {
+            if !self.script(&info.name, &info.version, post, body, &args, true) {
+                if let Some(p) = self
+                    .db
+                    .installed
+                    .packages
+                    .iter_mut()
+                    .find(|p| p.name == info.name)
+                {
+                    add_flag(p, 's');
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// What happens to each staged entry (`None`: not placed, a conflict).
+    fn decide(
+        &mut self,
+        info: &PackageInfo,
+        old: Option<&PackageInfo>,
+        staged: &StagedPackage,
+    ) -> Vec<Option<Placement>> {
+        let root = self.root();
+        let mut out = Vec::new();
+        let mut recorded: HashMap<String, Option<Checksum>> = HashMap::new();
+        if let Some(o) = old {
+            for d in &o.dirs {
+                for f in &d.files {
+                    recorded.insert(file_path(&d.path, &f.name), f.checksum.clone());
+                }
+            }
+        }
+        for e in staged.entries() {
+            if matches!(e.kind, StagedKind::Directory) {
+                out.push(Some(Placement::Install));
+                continue;
+            }
+            let Some(path) = e.path.to_str().map(str::to_owned) else {
+                out.push(Some(Placement::Install));
+                continue;
+            };
+            // Conflicts with other installed packages.
+            if let Some(owner) = self.owners.get(&path).cloned() {
+                if owner != info.name {
+                    let owner_pkg = self
+                        .db
+                        .installed
+                        .packages
+                        .iter()
+                        .find(|p| p.name == owner)
+                        .cloned();
+                    let allowed = owner_pkg.as_ref().is_some_and(|op| may_overwrite(info, op));
+                    if !allowed {
+                        let owner_desc = owner_pkg
+                            .as_ref()
+                            .map_or(owner.clone(), |p| format!("{}-{}", p.name, p.version));
+                        if self.opts.force_overwrite {
+                            (self.report)(Event::Warning(format!(
+                                "{}-{}: overwriting {path} owned by {owner_desc}.",
+                                info.name, info.version
+                            )));
+                        } else {
+                            self.error(format!(
+                                "{}-{}: trying to overwrite {path} owned by {owner_desc}.",
+                                info.name, info.version
+                            ));
+                            out.push(None);
+                            continue;
+                        }
+                    }
+                    // The file changes hands: the owner's record loses it.
+                    if let Some(op) = owner_pkg {
+                        recorded.insert(path.clone(), find_file(&op, &path));
+                    }
+                    self.disown(&owner, &path);
+                }
+            }
+            let protection = self.db.protected.classify(&path);
+            let protected = match protection {
+                Protection::Protected | Protection::Always => true,
+                Protection::SymlinksOnly => matches!(e.kind, StagedKind::Symlink { .. }),
+                _ => false,
+            };
+            if protected && e.existed && !self.opts.clean_protected {
+                let disk = disk_checksum(&root.join(&path));
+                if disk.is_some() && disk == e.checksum {
+                    out.push(Some(Placement::Discard));
+                    continue;
+                }
+                let modified = match recorded.get(&path) {
+                    Some(Some(rec)) => disk.as_ref() != Some(rec),
+                    _ => true,
+                };
+                if modified {
+                    let name = e
+                        .path
+                        .file_name()
+                        .map(|n| {
+                            let mut n = n.to_owned();
+                            n.push(".apk-new");
+                            n
+                        })
+                        .unwrap_or_else(|| OsString::from(".apk-new"));
+                    (self.report)(Event::NewConfig {
+                        path: format!("{path}.apk-new"),
+                    });
+                    out.push(Some(Placement::InstallAs(name)));
+                    continue;
+                }
+            }
+            out.push(Some(Placement::Install));
+        }
+        out
+    }
+
+    /// Remove `path` from the record of installed package `owner`.
+    fn disown(&mut self, owner: &str, path: &str) {
+        let dir = parent_of(path);
+        let name = path.rsplit('/').next().unwrap_or(path);
+        if let Some(p) = self
+            .db
+            .installed
+            .packages
+            .iter_mut()
+            .find(|p| p.name == owner)
+        {
+            for d in &mut p.dirs {
+                if d.path == dir {
+                    d.files.retain(|f| f.name != name);
+                }
+            }
+        }
+        self.owners.remove(path);
+    }
+
+    /// Record the newly installed package, purge what the old version had that the new one
+    /// has not, update scripts and triggers.
+    fn finish_install(
+        &mut self,
+        info: PackageInfo,
+        old: Option<PackageInfo>,
+        scripts: Vec<(ScriptKind, Vec<u8>)>,
+        _entries: Vec<StagedEntry>,
+    ) -> Result<(), CommitError> {
+        let new_files: BTreeSet<String> = info
+            .dirs
+            .iter()
+            .flat_map(|d| d.files.iter().map(move |f| file_path(&d.path, &f.name)))
+            .collect();
+        if let Some(o) = &old {
+            // Files of the old version the new one does not have.
+            for d in &o.dirs {
+                for f in &d.files {
+                    let p = file_path(&d.path, &f.name);
+                    if new_files.contains(&p) {
+                        continue;
+                    }
+                    if self.owners.get(&p).is_some_and(|ow| ow != &o.name) {
+                        continue;
+                    }
+                    self.remove_file(&p, f.checksum.as_ref());
+                    self.owners.remove(&p);
+                }
+            }
+            for d in &o.dirs {
+                if let Some(n) = self.dir_refs.get_mut(&d.path) {
+                    *n = n.saturating_sub(1);
+                }
+            }
+            self.db.scripts.remove_package(&o.name, &o.version);
+            self.db.triggers.entries.retain(|t| {
+                o.identity
+                    .as_ref()
+                    .is_none_or(|id| t.identity != id.to_string())
+            });
+        }
+        for d in &info.dirs {
+            *self.dir_refs.entry(d.path.clone()).or_insert(0) += 1;
+        }
+        if let Some(o) = &old {
+            self.remove_unowned_dirs(&o.dirs.iter().map(|d| d.path.clone()).collect::<Vec<_>>());
+        }
+        for p in &new_files {
+            self.owners.insert(p.clone(), info.name.clone());
+        }
+        let identity = info.identity.clone();
+        if let Some(id) = &identity {
+            for (kind, body) in &scripts {
+                self.db.scripts.insert(
+                    &info.name,
+                    &info.version,
+                    &id.to_string(),
+                    *kind,
+                    body.clone(),
+                );
+            }
+            if !info.triggers.is_empty() {
+                self.db.triggers.entries.push(TriggerEntry {
+                    identity: id.to_string(),
+                    globs: info.triggers.clone(),
+                });
+            }
+        }
+        self.installed_now.push(info.name.clone());
+        let record = {
+            let mut r = info;
+            r.triggers.clear();
+            r
+        };
+        match self
+            .db
+            .installed
+            .packages
+            .iter()
+            .position(|p| p.name == record.name)
+        {
+            Some(i) => self.db.installed.packages[i] = record.clone(),
+            None => self.db.installed.packages.push(record.clone()),
+        }
+        self.journal(|j| j.package_done(&record))?;
+        Ok(())
+    }
+
+    /// Remove a file a package owned (a changed protected file stays unless `--purge`).
+    fn remove_file(&mut self, path: &str, recorded: Option<&Checksum>) {
+        let root = self.root();
+        let full = root.join(path);
+        let protection = self.db.protected.classify(path);
+        let protected = match protection {
+            Protection::Protected | Protection::Always => true,
+            Protection::SymlinksOnly => {
+                fs::symlink_metadata(&full).is_ok_and(|m| m.file_type().is_symlink())
+            }
+            _ => false,
+        };
+        if protected && !self.opts.purge {
+            let disk = disk_checksum(&full);
+            let changed = match (disk.as_ref(), recorded) {
+                (Some(d), Some(r)) => d != r,
+                (None, _) => false,
+                (Some(_), None) => true,
+            };
+            if changed {
+                let mut apk_new = full.as_os_str().to_owned();
+                apk_new.push(".apk-new");
+                let _ = fs::remove_file(PathBuf::from(apk_new));
+                return;
+            }
+        }
+        if fs::remove_file(&full).is_ok() {
+            self.modified_dirs.insert(parent_of(path).to_owned());
+        }
+        if protected {
+            let mut apk_new = full.as_os_str().to_owned();
+            apk_new.push(".apk-new");
+            let _ = fs::remove_file(PathBuf::from(apk_new));
+        }
+    }
+
+    /// Remove the directories among `dirs` that no installed package lists any more and that
+    /// are empty, deepest first.
+    fn remove_unowned_dirs(&mut self, dirs: &[String]) {
+        let root = self.root();
+        let mut dirs: Vec<&String> = dirs.iter().collect();
+        dirs.sort_by_key(|d| std::cmp::Reverse(d.matches('/').count()));
+        for d in dirs {
+            if d.is_empty() {
+                continue;
+            }
+            if self.dir_refs.get(d).copied().unwrap_or(0) > 0 {
+                continue;
+            }
+            self.dir_refs.remove(d);
+            if fs::remove_dir(root.join(d)).is_ok() {
+                self.modified_dirs.insert(parent_of(d).to_owned());
+                self.modified_dirs.insert(d.clone());
+            }
+        }
+    }
+
+    fn remove(&mut self, name: &str) -> Result<(), CommitError> {
+        let Some(pos) = self
+            .db
+            .installed
+            .packages
+            .iter()
+            .position(|p| p.name == name)
+        else {
+            return Ok(());
+        };
+        let old = self.db.installed.packages[pos].clone();
+        let id = old
+            .identity
+            .as_ref()
+            .map(|i| i.to_string())
+            .unwrap_or_default();
+        let args = vec![old.version.clone()];
+        let pre = self
+            .db
+            .scripts
+            .get(&old.name, &old.version, &id, ScriptKind::PreDeinstall)
+            .map(<[u8]>::to_vec);
+        let post = self
+            .db
+            .scripts
+            .get(&old.name, &old.version, &id, ScriptKind::PostDeinstall)
+            .map(<[u8]>::to_vec);
+        if let Some(body) = pre {
+            self.script(
+                &old.name,
+                &old.version,
+                ScriptKind::PreDeinstall,
+                &body,
+                &args,
+                true,
+            );
+        }
+        self.journal(|j| j.removing(name))?;
+        for d in &old.dirs {
+            for f in &d.files {
+                let p = file_path(&d.path, &f.name);
+                if self.owners.get(&p).is_some_and(|o| o != &old.name) {
+                    continue;
+                }
+                self.remove_file(&p, f.checksum.as_ref());
+                self.owners.remove(&p);
+            }
+        }
+        for d in &old.dirs {
+            if let Some(n) = self.dir_refs.get_mut(&d.path) {
+                *n = n.saturating_sub(1);
+            }
+        }
+        self.remove_unowned_dirs(&old.dirs.iter().map(|d| d.path.clone()).collect::<Vec<_>>());
+        if let Some(body) = post {
+            self.script(
+                &old.name,
+                &old.version,
+                ScriptKind::PostDeinstall,
+                &body,
+                &args,
+                true,
+            );
+        }
+        self.db.scripts.remove_package(&old.name, &old.version);
+        self.db.triggers.entries.retain(|t| t.identity != id);
+        self.db.installed.packages.retain(|p| p.name != name);
+        self.journal(|j| j.package_removed(name))?;
+        Ok(())
+    }
+
+    /// Run each trigger once with the directories it matches.
+    fn run_triggers(&mut self) {
+        let all_dirs: BTreeSet<String> = self
+            .db
+            .installed
+            .packages
+            .iter()
+            .flat_map(|p| p.dirs.iter().map(|d| d.path.clone()))
+            .filter(|d| !d.is_empty())
+            .collect();
+        let entries = self.db.triggers.entries.clone();
+        // Changeset order first, then the others in database order.
+        let mut order: Vec<&TriggerEntry> = Vec::new();
+        for name in &self.installed_now {
+            if let Some(p) = self.db.installed.packages.iter().find(|p| &p.name == name) {
+                if let Some(id) = &p.identity {
+                    let id = id.to_string();
+                    if let Some(e) = entries.iter().find(|e| e.identity == id) {
+                        order.push(e);
+                    }
+                }
+            }
+        }
+        for e in &entries {
+            if !order.iter().any(|o| o.identity == e.identity) {
+                order.push(e);
+            }
+        }
+        for entry in order {
+            let Some(pkg) = self
+                .db
+                .installed
+                .packages
+                .iter()
+                .find(|p| {
+                    p.identity
+                        .as_ref()
+                        .is_some_and(|i| i.to_string() == entry.identity)
+                })
+                .cloned()
+            else {
+                continue;
+            };
+            let fresh = self.installed_now.contains(&pkg.name);
+            let mut matched: Vec<String> = Vec::new();
+            for glob in &entry.globs {
+                let (only_modified, pattern) = match glob.strip_prefix('+') {
+                    Some(p) => (true, p),
+                    None => (false, glob.as_str()),
+                };
+                let candidates: Vec<&String> = if fresh && !only_modified {
+                    all_dirs.iter().collect()
+                } else {
+                    self.modified_dirs
+                        .iter()
+                        .filter(|d| !d.is_empty() && all_dirs.contains(*d))
+                        .collect()
+                };
+                for d in candidates {
+                    let abs = format!("/{d}");
+                    if glob_matches(pattern, &abs) && !matched.contains(&abs) {
+                        matched.push(abs);
+                    }
+                }
+            }
+            if matched.is_empty() {
+                continue;
+            }
+            let body = self
+                .db
+                .scripts
+                .get(
+                    &pkg.name,
+                    &pkg.version,
+                    &entry.identity,
+                    ScriptKind::Trigger,
+                )
+                .map(<[u8]>::to_vec);
+            if let Some(body) = body {
+                if !self.script(
+                    &pkg.name,
+                    &pkg.version,
+                    ScriptKind::Trigger,
+                    &body,
+                    &matched,
+                    false,
+                ) {
+                    if let Some(p) = self
+                        .db
+                        .installed
+                        .packages
+                        .iter_mut()
+                        .find(|p| p.name == pkg.name)
+                    {
+                        add_flag(p, 's');
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn find_file(p: &PackageInfo, path: &str) -> Option<Checksum> {
+    let dir = parent_of(path);
+    let name = path.rsplit('/').next().unwrap_or(path);
+    p.dirs
+        .iter()
+        .filter(|d| d.path == dir)
+        .flat_map(|d| d.files.iter())
+        .find(|f| f.name == name)
+        .and_then(|f| f.checksum.clone())
+}
+
+fn add_flag(p: &mut PackageInfo, flag: char) {
+    let mut flags = p.flags.clone().unwrap_or_default();
+    if !flags.contains(flag) {
+        flags.push(flag);
+    }
+    p.flags = Some(flags);
+}
+
+/// Whether `new` may take over files of installed package `owner`: same origin, or `new`
+/// replaces `owner` (and `owner` does not replace `new` with a higher priority).
+fn may_overwrite(new: &PackageInfo, owner: &PackageInfo) -> bool {
+    if new.name == owner.name {
+        return true;
+    }
+    if let (Some(a), Some(b)) = (&new.origin, &owner.origin) {
+        if a == b {
+            return true;
+        }
+    }
+    let replaces = |a: &PackageInfo, b: &PackageInfo| {
+        a.replaces.iter().any(|d| {
+            d.name() == b.name
+                && d.as_ref()
+                    .version_matches(Some(&b.version), apk_index::Rules::V3)
+        })
+    };
+    if replaces(new, owner) {
+        if replaces(owner, new) {
+            return new.replaces_priority >= owner.replaces_priority;
+        }
+        return true;
+    }
+    false
+}
