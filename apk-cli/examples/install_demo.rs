@@ -1,31 +1,31 @@
-//! The main job as far as it goes today, end to end on data this program makes itself:
+//! The main job, end to end on data this program makes itself:
 //!
 //! ```text
 //! cargo run --release -p apk-cli --example install_demo [-- --out DIR]
 //! ```
 //!
 //! 1. generates an RSA key and builds five signed packages with [`PackageBuilder`] (a library
-//!    providing `so:libgreet.so.1`, a program needing it, a config file, a doc package pulled
-//!    in by `install_if`, and an unrelated package that must not be installed);
+//!    providing `so:libgreet.so.1`, a program needing it with a config file and a symlink, a
+//!    doc package, a package pulled in by `install_if`, and an unrelated package that must not
+//!    be installed);
 //! 2. writes a signed `x86_64/APKINDEX.tar.gz` for them with [`IndexBuilder`];
-//! 3. loads and verifies that index with the public key, as a client would;
-//! 4. solves the world `hello docs` with apk's rules and prints apk's transcript;
-//! 5. for every package of the changeset, checks the package file's identity against the
-//!    signed index's `C:` (which is how apk trusts packages from a signed index), then extracts
-//!    it into `DIR/root` with every file checksum and the datahash verified.
-//!
-//! What it does not do yet (issue 5, apk-db): write `lib/apk/db/installed`, world, scripts and
-//! triggers, or run package scripts. So the root gets the files but no package database.
+//! 3. makes a new root that trusts the key and names the repository;
+//! 4. runs `apk add hello docs` on it with apk-db: `--initdb`, lock, index verified with the
+//!    root's keys, apk's solver, each package checked against the signed index's `C:`,
+//!    extracted to temporary names and renamed into place, `lib/apk/db/installed`, world,
+//!    scripts and triggers written atomically — printing apk's transcript;
+//! 5. runs `apk del docs` (which takes the `install_if` package away too);
+//! 6. checks that the database lists exactly the files on disk, with matching checksums.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use apk_index::{
-    Index, IndexOptions, InstalledDb, KeySet, PackageInfo, SignatureAlgorithm, SigningKey,
-};
-use apk_pkg::{Extractor, IndexBuilder, PackageBuilder, PackageReader};
-use apk_solver::{ChangeKind, Repository, Solver, SolverOptions, SolverTask};
+use apk_db::{CommitOptions, Database, Event, OpenOptions, Transaction};
+use apk_index::{Checksum, PackageInfo, SignatureAlgorithm, SigningKey};
+use apk_pkg::{IndexBuilder, PackageBuilder};
+use apk_solver::command::{Invocation, run as run_command};
 use rand::SeedableRng;
+use sha1::{Digest, Sha1};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
@@ -166,69 +166,104 @@ fn run() -> Result<()> {
     std::fs::write(keys_dir.join(key.key_name()), key.public_key().to_pem())?;
     build_repository(&repo, &key)?;
 
-    // 3. Load and verify the index as a client.
-    let keys = KeySet::from_dir(&keys_dir)?;
-    let index_path = repo.join("x86_64/APKINDEX.tar.gz");
-    let index = Index::open(&index_path, Some(&keys), &IndexOptions::default())?;
-    println!(
-        "{}: {} packages, signed by {}",
-        index_path.display(),
-        index.len(),
-        index.signed_by().unwrap_or("?")
-    );
+    // 3. A new root that trusts the key and names the repository, as `apk --initdb` makes it.
+    std::fs::create_dir_all(root.join("etc/apk/keys"))?;
+    std::fs::write(
+        root.join("etc/apk/keys").join(key.key_name()),
+        key.public_key().to_pem(),
+    )?;
+    std::fs::write(
+        root.join("etc/apk/repositories"),
+        format!("{}\n", repo.display()),
+    )?;
 
-    // 4. Solve.
-    let solver = Solver::new(
-        &[Repository::new(index)],
-        &InstalledDb::default(),
-        &SolverOptions::default(),
-    );
-    let task = SolverTask {
-        world: vec!["hello".parse()?, "docs".parse()?],
-        ..SolverTask::default()
-    };
-    let changeset = solver.solve(&task)?;
-    // Identities from the verified index, to check each package file against.
-    let trusted = Index::open(&index_path, Some(&keys), &IndexOptions::default())?;
-
-    // 5. Fetch (local), check identity, extract.
-    let total = changeset.changes().len();
-    let width = total.to_string().len();
-    for (i, change) in changeset.changes().iter().enumerate() {
-        println!("({:>width$}/{total}) {change}", i + 1);
-        if change.kind != ChangeKind::Install {
-            return Err(format!("unexpected change in a fresh root: {change}").into());
+    // 4-5. `apk add hello docs`, then `apk del docs`: solve, fetch, verify against the
+    // signed index, extract, write the database.
+    for args in [&["add", "hello", "docs"][..], &["del", "docs"][..]] {
+        println!("$ apk-rs --root {} {}", root.display(), args.join(" "));
+        let opts = OpenOptions::new(&root).initdb(true).arch("x86_64");
+        let mut db = Database::open(&opts)?;
+        db.load_indexes(false);
+        for l in db.loaded_repositories() {
+            if let Some(e) = &l.error {
+                return Err(format!("{}: {e}", l.index_url).into());
+            }
         }
-        let new = change.new.as_ref().ok_or("install without a package")?;
-        let expected = trusted
-            .packages()
-            .find(|p| p.name() == change.name && p.version() == new.version)
-            .and_then(|p| p.identity())
-            .ok_or("package missing from the index")?;
-        let path = repo.join(format!("x86_64/{}-{}.apk", change.name, new.version));
-        let mut reader = PackageReader::open(&path)?;
-        if reader.identity() != Some(expected) {
-            return Err(format!(
-                "{}: identity does not match the signed index",
-                path.display()
-            )
-            .into());
+        let inv = Invocation::parse(args)?;
+        let world = db.world().to_vec();
+        let outcome = run_command(&inv, db.solver_repositories(), db.installed(), world);
+        let changeset = outcome
+            .changeset
+            .ok_or_else(|| format!("solve failed:\n{}", outcome.transcript))?;
+        print!("{}", outcome.preamble);
+        let summary = Transaction::new(&mut db, changeset, outcome.world).commit(
+            &CommitOptions::default(),
+            &mut |e| match e {
+                Event::Change {
+                    position,
+                    total,
+                    change,
+                } => {
+                    let w = total.to_string().len();
+                    println!("({position:>w$}/{total}) {change}");
+                }
+                Event::Error(m) => println!("ERROR: {m}"),
+                Event::Warning(m) => println!("WARNING: {m}"),
+                _ => {}
+            },
+        )?;
+        println!("{summary}");
+        if summary.errors > 0 {
+            return Err("the commit reported errors".into());
         }
-        Extractor::new().extract(&mut reader, &root)?;
     }
-    println!("{}", changeset.summary());
 
+    // 6. Check: the database lists exactly what is on disk, with matching checksums.
+    let db = Database::open(&OpenOptions::new(&root).lock(None))?;
+    let names: Vec<&str> = db
+        .installed()
+        .packages
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect();
+    if names != ["hello", "libgreet"] {
+        return Err(format!("unexpected installed set {names:?}").into());
+    }
+    let mut checked = 0;
+    for p in &db.installed().packages {
+        for d in &p.dirs {
+            for f in &d.files {
+                let path = root.join(&d.path).join(&f.name);
+                let meta = std::fs::symlink_metadata(&path)?;
+                let data = if meta.file_type().is_symlink() {
+                    std::fs::read_link(&path)?
+                        .into_os_string()
+                        .into_encoded_bytes()
+                } else {
+                    std::fs::read(&path)?
+                };
+                let sum = Checksum::sha1(Sha1::digest(&data).into());
+                if f.checksum.as_ref() != Some(&sum) {
+                    return Err(
+                        format!("{}: checksum differs from the database", path.display()).into(),
+                    );
+                }
+                checked += 1;
+            }
+        }
+    }
+    if root.join("usr/share/doc/README").exists() || root.join("opt/unrelated").exists() {
+        return Err("a removed or unrelated package left files".into());
+    }
     let mut files = Vec::new();
     list(&root, &root, &mut files)?;
     println!("files now in {}:", root.display());
     for f in files {
         println!("  {f}");
     }
-    if root.join("opt/unrelated").exists() {
-        return Err("a package outside the solution was installed".into());
-    }
     println!(
-        "OK: installed into {} (no package database yet: issue 5)",
+        "OK: {} packages installed in {}, {checked} files match lib/apk/db/installed",
+        names.len(),
         root.display()
     );
     Ok(())

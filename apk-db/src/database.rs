@@ -84,6 +84,10 @@ pub struct OpenOptions {
     pub update_cache: bool,
     /// `--cache-max-age`: how old a cached remote index may be (default 4 hours).
     pub cache_max_age: Duration,
+    /// Create the static index cache (`var/cache/apk`) when there is no `etc/apk/cache`, as
+    /// apk-tools does for every command without `--no-cache`. Always done when the lock is
+    /// taken; set this for read-only commands that should behave the same.
+    pub prepare_cache: bool,
 }
 
 /// How long to wait for the lock (`--wait`).
@@ -117,6 +121,7 @@ impl OpenOptions {
             no_network: false,
             update_cache: false,
             cache_max_age: Duration::from_secs(4 * 3600),
+            prepare_cache: false,
         }
     }
 
@@ -216,6 +221,9 @@ pub struct LoadedRepository {
     pub index: Option<Arc<Index>>,
     /// Why it did not load.
     pub error: Option<String>,
+    /// Whether this is the cache's index of installed non-repository packages
+    /// (`CACHE/installed`), which the solver treats as apk does (`masked in: cache`).
+    pub is_cache: bool,
 }
 
 /// A root's package database: installed packages, world, triggers, scripts, repositories,
@@ -318,11 +326,13 @@ impl Database {
             None => None,
         };
         let installed_bytes = fs::read(&installed_path).map_err(io_err(&installed_path))?;
-        let installed = InstalledDb::from_bytes(&installed_bytes, &InstalledDbOptions::default())
-            .map_err(|e| OpenError::Corrupt {
-            path: installed_path.clone(),
-            message: e.to_string(),
-        })?;
+        // Strict first; a database apk-tools would still read (say, an identity that is not
+        // canonical base64) is read the tolerant way apk-tools reads it.
+        let installed =
+            match InstalledDb::from_bytes(&installed_bytes, &InstalledDbOptions::default()) {
+                Ok(db) => db,
+                Err(_) => apk_solver::command::read_installed(&installed_bytes),
+            };
         let world_path = root.join(layout::WORLD);
         let world = match read_optional(&world_path)? {
             Some(b) => {
@@ -438,7 +448,7 @@ impl Database {
                 Some(Cache::new(link))
             } else {
                 let dir = root.join(layout::STATIC_CACHE);
-                if options.lock.is_some() {
+                if options.lock.is_some() || options.prepare_cache {
                     let _ = fs::create_dir_all(&dir);
                 }
                 None
@@ -563,7 +573,22 @@ impl Database {
                 index_url,
                 index,
                 error,
+                is_cache: false,
             });
+        }
+        if let Some(cache) = &self.cache {
+            let path = cache.dir().join("installed");
+            if let Ok(text) = fs::read(&path) {
+                let index = Index::from_text(text, &IndexOptions::default());
+                let url = path.display().to_string();
+                loaded.push(LoadedRepository {
+                    repository: Repository::new(&url, crate::repositories::RepositoryFormat::V2),
+                    index_url: url,
+                    index: Some(Arc::new(index)),
+                    error: None,
+                    is_cache: true,
+                });
+            }
         }
         self.loaded = loaded;
     }
@@ -624,8 +649,13 @@ impl Database {
     }
 
     /// The loaded indexes as the solver's repositories, in order, with their tags.
+    ///
+    /// With `--no-network` a remote repository is unavailable, but the cache is still used:
+    /// its packages whose files are in the package cache follow as a cache repository (with
+    /// the same tag), so that they stay installable.
     pub fn solver_repositories(&self) -> Vec<apk_solver::Repository> {
-        self.loaded
+        let mut repos: Vec<apk_solver::Repository> = self
+            .loaded
             .iter()
             .filter_map(|l| {
                 let index = l.index.clone()?;
@@ -633,12 +663,41 @@ impl Database {
                 if let Some(t) = &l.repository.tag {
                     r = r.with_tag(t.clone());
                 }
-                if is_local(&l.index_url) {
+                if l.is_cache {
+                    r = r.with_kind(apk_solver::RepositoryKind::Cache);
+                } else if is_local(&l.index_url) {
                     r = r.with_kind(apk_solver::RepositoryKind::Local);
                 }
                 Some(r)
             })
-            .collect()
+            .collect();
+        if let (true, Some(cache)) = (self.options.no_network, &self.cache) {
+            for l in &self.loaded {
+                let Some(index) = l.index.as_ref().filter(|_| !is_local(&l.index_url)) else {
+                    continue;
+                };
+                let mut text = Vec::new();
+                for p in index.packages() {
+                    let cached = p
+                        .identity()
+                        .is_some_and(|id| cache.package_path(p.name(), p.version(), &id).is_file());
+                    if cached && p.write_index_fields(&mut text).is_ok() {
+                        text.push(b'\n');
+                    }
+                }
+                if text.is_empty() {
+                    continue;
+                }
+                let index = Index::from_text(text, &IndexOptions::default());
+                let mut r =
+                    apk_solver::Repository::new(index).with_kind(apk_solver::RepositoryKind::Cache);
+                if let Some(t) = &l.repository.tag {
+                    r = r.with_tag(t.clone());
+                }
+                repos.push(r);
+            }
+        }
+        repos
     }
 
     /// The number of distinct package names available from the loaded indexes.
@@ -754,14 +813,15 @@ impl Database {
                         .iter()
                         .find(|p| p.name == record.name)
                         .cloned();
+                    let keep: std::collections::HashSet<String> = record
+                        .dirs
+                        .iter()
+                        .flat_map(|d| d.files.iter().map(move |f| join(&d.path, &f.name)))
+                        .collect();
                     if !done {
                         if let Some(old) = &old {
-                            let keep: std::collections::HashSet<String> = record
-                                .dirs
-                                .iter()
-                                .flat_map(|d| d.files.iter().map(move |f| join(&d.path, &f.name)))
-                                .collect();
-                            self.purge_files(old, &keep);
+                            let dirs = record.dirs.iter().map(|d| d.path.clone()).collect();
+                            self.purge_files(old, &keep, &dirs);
                         }
                         notes.push(format!(
                             "{}-{}: interrupted while installing; completed (its scripts did not run)",
@@ -789,6 +849,17 @@ impl Database {
                             });
                         }
                     }
+                    // The files it took over from other packages (allowed by `replaces` or
+                    // --force-overwrite; the transaction took them out of their records in
+                    // memory only) are its own now.
+                    for p in &mut self.installed.packages {
+                        if p.name != record.name {
+                            for d in &mut p.dirs {
+                                let dir = d.path.as_str();
+                                d.files.retain(|f| !keep.contains(&join(dir, &f.name)));
+                            }
+                        }
+                    }
                     match self
                         .installed
                         .packages
@@ -810,7 +881,7 @@ impl Database {
                         continue;
                     };
                     if !done {
-                        self.purge_files(&old, &Default::default());
+                        self.purge_files(&old, &Default::default(), &Default::default());
                         notes.push(format!(
                             "{}-{}: interrupted while removing; completed",
                             old.name, old.version
@@ -836,9 +907,14 @@ impl Database {
     }
 
     /// Remove the files of `pkg` not in `keep` and not owned by another installed package
-    /// (a changed protected file stays), then its directories that are left empty and
-    /// unowned.
-    fn purge_files(&self, pkg: &PackageInfo, keep: &std::collections::HashSet<String>) {
+    /// (a changed protected file stays), then its directories that are left empty, unowned
+    /// and not in `keep_dirs` (those of the new version).
+    fn purge_files(
+        &self,
+        pkg: &PackageInfo,
+        keep: &std::collections::HashSet<String>,
+        keep_dirs: &std::collections::HashSet<String>,
+    ) {
         use crate::protected::Protection;
         let mut others: std::collections::HashSet<String> = Default::default();
         let mut other_dirs: std::collections::HashSet<&str> = Default::default();
@@ -876,7 +952,7 @@ impl Database {
         let mut dirs: Vec<&str> = pkg.dirs.iter().map(|d| d.path.as_str()).collect();
         dirs.sort_by_key(|d| std::cmp::Reverse(d.matches('/').count()));
         for d in dirs {
-            if !d.is_empty() && !other_dirs.contains(d) {
+            if !d.is_empty() && !other_dirs.contains(d) && !keep_dirs.contains(d) {
                 let _ = fs::remove_dir(self.root.join(d));
             }
         }

@@ -300,3 +300,140 @@ fn real_index_archives() {
     assert_eq!(lines.len(), 32, "{out}");
     assert!(lines[lines.len() - 1].ends_with(" in 30 packages"), "{out}");
 }
+
+/// Turn a test-mode command line into a real root under `work`: the `--test-repo` files
+/// become repositories (`[@tag ]DIR` lines over an unsigned `DIR/x86_64/APKINDEX.tar.gz`; a
+/// `!` file becomes the cache's `installed` index), `--test-instdb` becomes
+/// `lib/apk/db/installed`, `--test-world` becomes `etc/apk/world`. Returns the remaining
+/// arguments for `apk-rs --root ROOT --simulate --allow-untrusted`.
+fn make_root(scenario_dir: &Path, args: &[String], work: &Path) -> Vec<String> {
+    let root = work.join("root");
+    fs::create_dir_all(root.join("etc/apk")).unwrap();
+    fs::create_dir_all(root.join("lib/apk/db")).unwrap();
+    fs::write(root.join("etc/apk/arch"), "x86_64\n").unwrap();
+    let mut repos = String::new();
+    let mut installed = Vec::new();
+    let mut world = String::new();
+    let mut rest = Vec::new();
+    let mut it = args.iter();
+    let mut n = 0;
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--test-repo" => {
+                let v = it.next().unwrap();
+                let (cache, v) = match v.strip_prefix('!') {
+                    Some(v) => (true, v),
+                    None => (false, v.as_str()),
+                };
+                let (tag, file) = match v.split_once(':') {
+                    Some((t, f)) => (Some(t), f),
+                    None => (None, v),
+                };
+                let data = fs::read(scenario_dir.join(file)).unwrap_or_default();
+                if cache {
+                    fs::create_dir_all(root.join("etc/apk/cache")).unwrap();
+                    fs::write(root.join("etc/apk/cache/installed"), data).unwrap();
+                    continue;
+                }
+                let archive = if data.starts_with(&[0x1f, 0x8b]) {
+                    data
+                } else {
+                    apk_index::archive::write_index_archive(&data, None, &[]).unwrap()
+                };
+                let dir = work.join(format!("repo{n}"));
+                n += 1;
+                fs::create_dir_all(dir.join("x86_64")).unwrap();
+                fs::write(dir.join("x86_64/APKINDEX.tar.gz"), archive).unwrap();
+                if let Some(t) = tag {
+                    repos.push_str(&format!("@{t} "));
+                }
+                repos.push_str(&format!("{}\n", dir.display()));
+            }
+            "--test-instdb" => {
+                installed = fs::read(scenario_dir.join(it.next().unwrap())).unwrap_or_default();
+            }
+            "--test-world" => {
+                for w in it.next().unwrap().split_whitespace() {
+                    world.push_str(w);
+                    world.push('\n');
+                }
+            }
+            "--force" => rest.push("--force-broken-world".to_owned()),
+            _ => rest.push(a.clone()),
+        }
+    }
+    fs::write(root.join("etc/apk/repositories"), repos).unwrap();
+    fs::write(root.join("lib/apk/db/installed"), installed).unwrap();
+    fs::write(root.join("etc/apk/world"), world).unwrap();
+    let mut out = vec![
+        "--root".to_owned(),
+        root.display().to_string(),
+        "--simulate".to_owned(),
+        "--allow-untrusted".to_owned(),
+    ];
+    out.extend(rest);
+    out
+}
+
+/// Run every scenario of `dir` through `apk-rs --simulate` on a real root; returns the
+/// number that passed.
+fn run_suite_on_roots(label: &str, dir: &Path, v2: bool) -> usize {
+    let mut tests: Vec<PathBuf> = fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "test"))
+        .collect();
+    tests.sort();
+    let (mut passed, mut failed) = (0, 0);
+    for t in &tests {
+        let text = fs::read_to_string(t).unwrap();
+        let scenario = parse_scenario(&text);
+        let work = tempfile::tempdir().unwrap();
+        let args = make_root(dir, &scenario.args, work.path());
+        let got = run_combined(dir, &args);
+        let (want, got) = if v2 {
+            (normalise_v2(&scenario.expect), normalise_v2(&got))
+        } else {
+            (scenario.expect, got)
+        };
+        if want == got {
+            passed += 1;
+        } else {
+            failed += 1;
+            let first = want
+                .lines()
+                .zip(got.lines().chain(std::iter::repeat("<end>")))
+                .find(|(w, g)| w != g)
+                .map_or_else(
+                    || "output differs in length".to_owned(),
+                    |(w, g)| format!("expected `{w}`, got `{g}`"),
+                );
+            println!(
+                "{label} (root) FAIL {}: {first}",
+                t.file_stem().unwrap_or_default().to_string_lossy()
+            );
+        }
+    }
+    println!("{label} through --simulate on a root: {passed} passed, {failed} failed");
+    passed
+}
+
+#[test]
+fn v3_scenarios_through_a_root() {
+    let Some(root) = scenarios_root() else { return };
+    let passed = run_suite_on_roots("v3", &root.join("v3").join("solver"), false);
+    assert!(
+        passed >= V3_FLOOR,
+        "v3 through a root: {passed}, floor {V3_FLOOR}"
+    );
+}
+
+#[test]
+fn v2_scenarios_through_a_root() {
+    let Some(root) = scenarios_root() else { return };
+    let passed = run_suite_on_roots("v2", &root.join("v2").join("solver"), true);
+    assert!(
+        passed >= V2_FLOOR,
+        "v2 through a root: {passed}, floor {V2_FLOOR}"
+    );
+}
