@@ -3,7 +3,7 @@
 # against GNU tar extracting the same files from one .tar.gz.
 #   scripts/bench-install.sh [WORKDIR]
 set -eu
-work=${1:-/tmp/apk-rs-bench-install}
+work=${1:-/dev/shm/apk-rs-bench-install}
 cd "$(dirname "$0")/.."
 cargo build --release -q -p apk-cli --bin apk-rs --example bench_repo
 if [ ! -f "$work/world" ]; then
@@ -12,7 +12,7 @@ if [ ! -f "$work/world" ]; then
 fi
 du -sh "$work/tree" "$work/repo"
 apk=$PWD/target/release/apk-rs
-hyperfine --warmup 1 --runs 10 \
-    --prepare "rm -rf $work/root $work/tarroot; mkdir -p $work/root/etc/apk $work/tarroot; cp -r $work/keys $work/root/etc/apk/keys; echo $work/repo > $work/root/etc/apk/repositories; sync" \
+hyperfine --warmup 1 --runs 5 \
+    --prepare "rm -rf $work/root $work/tarroot; mkdir -p $work/root/etc/apk $work/tarroot; cp -r $work/keys $work/root/etc/apk/keys; echo $work/repo > $work/root/etc/apk/repositories" \
     "$apk --root $work/root --initdb --no-cache --no-scripts -q add $(cat "$work/world")" \
     "tar -xzf $work/all.tar.gz -C $work/tarroot"

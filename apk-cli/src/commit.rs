@@ -132,16 +132,27 @@ fn split_globals(args: &[String]) -> anyhow::Result<(Globals, Vec<String>)> {
             "--force-overwrite" => g.force_overwrite = true,
             "--wait" => {
                 let v = value()?;
-                g.wait = Some(v.parse().with_context(|| format!("--wait: '{v}' is not a number"))?);
+                g.wait = Some(
+                    v.parse()
+                        .with_context(|| format!("--wait: '{v}' is not a number"))?,
+                );
             }
             "--cache-max-age" => {
                 let v = value()?;
-                g.cache_max_age =
-                    Some(v.parse().with_context(|| format!("--cache-max-age: '{v}' is not a number"))?);
+                g.cache_max_age = Some(
+                    v.parse()
+                        .with_context(|| format!("--cache-max-age: '{v}' is not a number"))?,
+                );
             }
             "-q" | "--quiet" => g.quiet += 1,
-            "--progress" | "--no-progress" | "--interactive" | "-i" | "--no-commit-hooks"
-            | "--force-non-repository" | "--force-refresh" | "--force-old-apk"
+            "--progress"
+            | "--no-progress"
+            | "--interactive"
+            | "-i"
+            | "--no-commit-hooks"
+            | "--force-non-repository"
+            | "--force-refresh"
+            | "--force-old-apk"
             | "--force-missing-repositories" => {}
             _ => rest.push(a.clone()),
         }
@@ -150,9 +161,32 @@ fn split_globals(args: &[String]) -> anyhow::Result<(Globals, Vec<String>)> {
 }
 
 /// Run an applet of [`APPLETS`] on `args` (the command line without the program name).
-pub fn run(args: &[String], out: &mut impl Write, err: &mut impl Write) -> anyhow::Result<ExitCode> {
+pub fn run(
+    args: &[String],
+    out: &mut impl Write,
+    err: &mut impl Write,
+) -> anyhow::Result<ExitCode> {
     let (g, rest) = split_globals(args)?;
     let is_update = command_word(&rest) == Some("update");
+    // Arguments apk refuses are refused before anything is opened.
+    if !is_update {
+        match Invocation::parse(&rest) {
+            Ok(inv) if inv.applet == Applet::Add => {
+                if let Err(msg) = inv.add_dependencies() {
+                    let local = inv.args.iter().any(|a| a.ends_with(".apk"));
+                    if !local {
+                        writeln!(err, "ERROR: {msg}")?;
+                        return Ok(ExitCode::FAILURE);
+                    }
+                }
+            }
+            Ok(_) => {}
+            Err(e) => {
+                writeln!(err, "ERROR: {e}")?;
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+    }
     let root = g.root.clone().unwrap_or_else(|| PathBuf::from("/"));
     let mut opts = OpenOptions::new(&root).initdb(g.initdb);
     opts.arch = g.arch.clone();
@@ -194,10 +228,18 @@ pub fn run(args: &[String], out: &mut impl Write, err: &mut impl Write) -> anyho
             }
         }
         if failed_repos > 0 {
-            writeln!(err, "{failed_repos} unavailable, 0 stale; {} distinct packages available", db.available_names())?;
+            writeln!(
+                err,
+                "{failed_repos} unavailable, 0 stale; {} distinct packages available",
+                db.available_names()
+            )?;
             return Ok(crate::failure_count_exit_code(failed_repos));
         }
-        writeln!(out, "OK: {} distinct packages available", db.available_names())?;
+        writeln!(
+            out,
+            "OK: {} distinct packages available",
+            db.available_names()
+        )?;
         return Ok(ExitCode::SUCCESS);
     }
 
@@ -228,12 +270,19 @@ pub fn run(args: &[String], out: &mut impl Write, err: &mut impl Write) -> anyho
             info.write_index_record(&mut text)?;
             text.push(b'\n');
         }
-        let index = Index::from_text(String::from_utf8_lossy(&text).into_owned(), &IndexOptions::default());
+        let index = Index::from_text(
+            String::from_utf8_lossy(&text).into_owned(),
+            &IndexOptions::default(),
+        );
         repos.push(Repository::new(index).with_kind(RepositoryKind::Local));
     }
     let world = db.world().to_vec();
     let outcome = solve_command(&inv, repos, db.installed(), world);
-    let Some(changeset) = outcome.changeset.clone().filter(|_| outcome.exit_status == 0) else {
+    let Some(changeset) = outcome
+        .changeset
+        .clone()
+        .filter(|_| outcome.exit_status == 0)
+    else {
         print_split(&outcome.transcript, out, err)?;
         return Ok(crate::failure_count_exit_code(
             usize::try_from(outcome.exit_status).unwrap_or(1),
@@ -279,22 +328,24 @@ pub fn run(args: &[String], out: &mut impl Write, err: &mut impl Write) -> anyho
     if !quiet {
         writeln!(out, "{summary}")?;
     }
-    let _ = Applet::Add;
     Ok(ExitCode::SUCCESS)
 }
 
 /// Print one commit event as apk-tools prints it.
-fn print_event(e: &Event, quiet: bool, out: &mut impl Write, err: &mut impl Write) -> std::io::Result<()> {
+fn print_event(
+    e: &Event,
+    quiet: bool,
+    out: &mut impl Write,
+    err: &mut impl Write,
+) -> std::io::Result<()> {
     match e {
         Event::Change {
             position,
             total,
             change,
-        } => {
-            if !quiet {
-                let w = total.to_string().len();
-                writeln!(out, "({position:>w$}/{total}) {change}")?;
-            }
+        } if !quiet => {
+            let w = total.to_string().len();
+            writeln!(out, "({position:>w$}/{total}) {change}")?;
         }
         Event::Script { package, script } => writeln!(out, "  Executing {package}.{script}")?,
         Event::Trigger { package } => writeln!(out, "Executing {package}.trigger")?,

@@ -9,7 +9,9 @@
 //!   command) switches to the solver test mode of apk-tools 2's test binary ([`test_mode`]),
 //!   which has its own argument syntax and bypasses clap.
 //! * Each applet lives in its own module ([`version`], [`verify`], [`mkpkg`], [`extract`],
-//!   [`index`]) with its own clap options struct, its own validated configuration and one entry function, `run`, which writes
+//!   [`index`], [`info`], [`list`], [`search`], [`policy`], [`dot`], [`manifest`], [`stats`],
+//!   [`audit`], [`cache`], [`fetch`]; [`query`] holds what the database readers share) with
+//!   its own clap options struct, its own validated configuration and one entry function, `run`, which writes
 //!   its transcript to the writer it is given and returns the exit code.
 //!
 //! Only this crate prints, reads the environment or exits: the library crates return values and
@@ -21,14 +23,28 @@
 //! * `1`: a fatal error; the whole error chain is printed once on stderr as `ERROR: …`.
 //! * `2`: a command-line usage error (reported by clap).
 //! * Applets that check several things exit with the number of failures, capped at 255:
-//!   `version -c` (invalid versions) and `verify` (files that did not verify); the solver
-//!   test mode exits with the number of solver errors, as apk does.
+//!   `version -c` (invalid versions), `verify` (files that did not verify), `info -e`
+//!   (packages not installed), `info -W` (files without an owner), `fetch` and
+//!   `cache download` (packages that could not be fetched); the solver test mode exits with
+//!   the number of solver errors, as apk does.
 //!
 //! A closed stdout (`apk-rs … | head`) is not an error: the program stops writing and exits 0.
 
+mod audit;
+mod cache;
+mod commit;
+mod dot;
 mod extract;
+mod fetch;
 mod index;
+mod info;
+mod list;
+mod manifest;
 mod mkpkg;
+mod policy;
+mod query;
+mod search;
+mod stats;
 mod test_mode;
 mod verify;
 mod version;
@@ -68,6 +84,42 @@ struct Cli {
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count, global = true, help_heading = GLOBAL)]
     verbose: u8,
 
+    /// Use an additional repository (may be repeated).
+    #[arg(short = 'X', long = "repository", value_name = "REPO", global = true, help_heading = GLOBAL)]
+    repositories: Vec<String>,
+
+    /// Read the repositories from FILE instead of ROOT/etc/apk/repositories.
+    #[arg(long = "repositories-file", value_name = "FILE", global = true, help_heading = GLOBAL)]
+    repositories_file: Option<PathBuf>,
+
+    /// Use ARCH as the primary architecture.
+    #[arg(long = "arch", value_name = "ARCH", global = true, help_heading = GLOBAL)]
+    arch: Option<String>,
+
+    /// Do not use the package cache.
+    #[arg(long = "no-cache", global = true, help_heading = GLOBAL)]
+    no_cache: bool,
+
+    /// Do not use the network; cached remote indexes are still read.
+    #[arg(long = "no-network", global = true, help_heading = GLOBAL)]
+    no_network: bool,
+
+    /// Refresh cached remote indexes older than MINUTES (default 240).
+    #[arg(long = "cache-max-age", value_name = "MINUTES", global = true, help_heading = GLOBAL)]
+    cache_max_age: Option<u64>,
+
+    /// Refresh the cached remote indexes now.
+    #[arg(short = 'U', long = "update-cache", global = true, help_heading = GLOBAL)]
+    update_cache: bool,
+
+    /// Show what would be done without doing it.
+    #[arg(long = "simulate", global = true, help_heading = GLOBAL)]
+    simulate: bool,
+
+    /// Wait up to SECONDS for the database lock.
+    #[arg(long = "wait", value_name = "SECONDS", global = true, help_heading = GLOBAL)]
+    wait: Option<u64>,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -75,7 +127,7 @@ struct Cli {
 /// The applets.
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Compare or validate version strings (installed-package listing is not implemented yet).
+    /// Compare installed packages with the repositories, or compare and validate versions.
     Version(version::Args),
     /// Check the signatures of repository indexes (APKINDEX.tar.gz) and packages (.apk).
     Verify(verify::Args),
@@ -85,13 +137,32 @@ enum Command {
     Index(index::Args),
     /// Build a signed package from a file tree, metadata and scripts (v2 format).
     Mkpkg(mkpkg::Args),
+    /// Show installed packages, or details of packages.
+    Info(info::Args),
+    /// List packages matching patterns.
+    List(list::Args),
+    /// Search packages by name or description.
+    Search(search::Args),
+    /// Show the versions of packages and the repositories providing them.
+    Policy(policy::Args),
+    /// Print the dependency graph as Graphviz input.
+    Dot(dot::Args),
+    /// Print the checksum of every file of installed packages.
+    Manifest(manifest::Args),
+    /// Print counts of installed and available packages.
+    Stats(stats::Args),
+    /// Compare the file system with the installed database.
+    Audit(audit::Args),
+    /// Manage the package cache.
+    Cache(cache::Args),
+    /// Download packages from the repositories.
+    Fetch(fetch::Args),
 }
 
 /// The validated global configuration that every applet receives.
 #[derive(Debug, Clone)]
 struct Global {
     /// The root of the managed file system (`--root`, default `/`).
-    #[expect(dead_code, reason = "verify and version do not touch the root yet")]
     root: PathBuf,
     /// The keys directory: `--keys-dir` when given, otherwise `ROOT/etc/apk/keys`.
     keys_dir: PathBuf,
@@ -101,6 +172,24 @@ struct Global {
     allow_untrusted: bool,
     /// The number of `-v` minus the number of `-q`: 0 is normal, negative is quiet.
     verbosity: i16,
+    /// `--repository`/`-X` URLs, in order.
+    repositories: Vec<String>,
+    /// `--repositories-file`.
+    repositories_file: Option<PathBuf>,
+    /// `--arch`.
+    arch: Option<String>,
+    /// `--no-cache`.
+    no_cache: bool,
+    /// `--no-network`.
+    no_network: bool,
+    /// `--cache-max-age`, in minutes.
+    cache_max_age: Option<u64>,
+    /// `-U`/`--update-cache`.
+    update_cache: bool,
+    /// `--wait`, in seconds.
+    wait: Option<u64>,
+    /// `--simulate`.
+    simulate: bool,
 }
 
 impl Global {
@@ -117,7 +206,39 @@ impl Global {
             keys_dir_explicit,
             allow_untrusted: cli.allow_untrusted,
             verbosity: i16::from(cli.verbose) - i16::from(cli.quiet),
+            repositories: cli.repositories.clone(),
+            repositories_file: cli.repositories_file.clone(),
+            arch: cli.arch.clone(),
+            no_cache: cli.no_cache,
+            no_network: cli.no_network,
+            cache_max_age: cli.cache_max_age,
+            update_cache: cli.update_cache,
+            wait: cli.wait,
+            simulate: cli.simulate,
         }
+    }
+
+    /// The options to open the root's database with; `lock` says whether (and how long) to
+    /// wait for the lock, `None` opening it read-only.
+    fn open_options(&self, lock: Option<apk_db::LockWait>) -> apk_db::OpenOptions {
+        let mut options = apk_db::OpenOptions::new(&self.root)
+            .lock(lock)
+            .allow_untrusted(self.allow_untrusted)
+            .no_cache(self.no_cache);
+        if self.keys_dir_explicit {
+            options = options.keys_dir(&self.keys_dir);
+        }
+        if let Some(arch) = &self.arch {
+            options = options.arch(arch);
+        }
+        options.extra_repositories = self.repositories.clone();
+        options.repositories_file = self.repositories_file.clone();
+        options.no_network = self.no_network;
+        options.update_cache = self.update_cache;
+        if let Some(minutes) = self.cache_max_age {
+            options.cache_max_age = std::time::Duration::from_secs(minutes.saturating_mul(60));
+        }
+        options
     }
 }
 
@@ -149,6 +270,11 @@ fn run() -> anyhow::Result<ExitCode> {
         let mut err = io::stderr().lock();
         return test_mode::run(&args, &mut out, &mut err);
     }
+    if commit::requested(&args) {
+        let mut out = io::stdout().lock();
+        let mut err = io::stderr().lock();
+        return commit::run(&args, &mut out, &mut err);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {
@@ -167,6 +293,16 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Extract(args) => extract::run(args, &global, &mut out)?,
         Command::Index(args) => index::run(args, &global, &mut out)?,
         Command::Mkpkg(args) => mkpkg::run(args, &global, &mut out)?,
+        Command::Info(args) => info::run(args, &global, &mut out)?,
+        Command::List(args) => list::run(args, &global, &mut out)?,
+        Command::Search(args) => search::run(args, &global, &mut out)?,
+        Command::Policy(args) => policy::run(args, &global, &mut out)?,
+        Command::Dot(args) => dot::run(args, &global, &mut out)?,
+        Command::Manifest(args) => manifest::run(args, &global, &mut out)?,
+        Command::Stats(args) => stats::run(args, &global, &mut out)?,
+        Command::Audit(args) => audit::run(args, &global, &mut out)?,
+        Command::Cache(args) => cache::run(args, &global, &mut out)?,
+        Command::Fetch(args) => fetch::run(args, &global, &mut out)?,
     };
     out.flush()?;
     Ok(code)

@@ -173,11 +173,11 @@ mod tests {
     }
 
     #[test]
-    fn requested_by_test_options_or_solving_applets() {
+    fn requested_by_test_options() {
         let args = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
         assert!(requested(&args("--test-repo r add a")));
         assert!(requested(&args("--test-world a upgrade")));
-        assert!(requested(&args("--no-network add -t .virtual")));
+        assert!(!requested(&args("--no-network add -t .virtual")));
         assert!(!requested(&args("version -t 1 2")));
         assert!(!requested(&args("-v verify add")));
     }

@@ -1,5 +1,21 @@
-//! `apk-rs version`: compare (`-t`) and validate (`-c`) version strings.
+//! `apk-rs version`: installed packages against the repositories, and version strings.
 //!
+//! * `version [NAME…]` lists the installed packages (sorted by name, those matching the glob
+//!   patterns when given) against the best version the repositories have:
+//!
+//!   ```text
+//!   Installed:                                Available:
+//!   hello-1.0-r0                            < 1.1-r0
+//!   ```
+//!
+//!   The header, then per package `name-version` padded to 40 columns, the comparison
+//!   (`<` older than the repositories', `=` same, `>` newer, `?` in no repository) and the
+//!   available version (` @tag` follows when the package was installed from a tagged
+//!   repository). Only repositories the package is allowed from count: untagged ones and
+//!   those with the tag it was installed with (`-a`: all). By default packages that are up
+//!   to date (`=`) are left out; `-v` shows all and `-l OPS` shows those whose comparison is
+//!   one of the characters of OPS (e.g. `-l '<'`). `-q` prints only the names, without header.
+//! * `version -I` prints each repository index's description and URL: `DESCRIPTION [URL]`.
 //! * `version -t A B` prints one line, `<`, `=` or `>`: how `A` compares with `B`. Exit 0.
 //!   Under the v3 rules an invalid version on either side prints `=`, as apk-tools 3.0 does;
 //!   under the v2 rules invalid versions still get apk-tools 2.14's best-effort order.
@@ -7,8 +23,7 @@
 //!   line, in argument order, and exits with their count (capped at 255).
 //!
 //! `--version-rules v2|v3` (default `v3`) picks apk-tools 2.14's or 3.0's rules
-//! ([`apk_index::Rules`]). Without `-t` or `-c`, apk lists installed packages against the
-//! repositories; that needs the installed database and is not implemented yet.
+//! ([`apk_index::Rules`]).
 
 use std::cmp::Ordering;
 use std::ffi::OsString;
@@ -18,6 +33,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use apk_index::version::{self, Rules};
 
+use crate::query::{self, Universe};
 use crate::{Global, failure_count_exit_code};
 
 /// Options of `apk-rs version`.
@@ -36,7 +52,20 @@ pub struct Args {
     #[arg(long = "version-rules", value_name = "RULES", default_value = "v3")]
     rules: RulesArg,
 
-    /// The versions: exactly two with `-t`, any number with `-c`.
+    /// List only packages whose comparison result is one of these characters (`<>=?`).
+    #[arg(short = 'l', long = "limit", value_name = "OPS")]
+    limit: Option<String>,
+
+    /// Compare against the repositories of every tag, not only the allowed ones.
+    #[arg(short = 'a', long = "all")]
+    all: bool,
+
+    /// Print the description and URL of each repository index.
+    #[arg(short = 'I', long = "indexes")]
+    indexes: bool,
+
+    /// The versions: exactly two with `-t`, any number with `-c`; otherwise package name
+    /// patterns.
     #[arg(value_name = "VERSION")]
     versions: Vec<OsString>,
 }
@@ -66,6 +95,17 @@ enum Mode {
     Test(OsString, OsString),
     /// `-c V…`.
     Check(Vec<OsString>),
+    /// `-I`.
+    Indexes,
+    /// Installed packages against the repositories.
+    List {
+        /// Name patterns.
+        patterns: Vec<String>,
+        /// `-l`.
+        limit: Option<String>,
+        /// `-a`.
+        all_tags: bool,
+    },
 }
 
 impl Mode {
@@ -77,17 +117,24 @@ impl Mode {
             Ok(Mode::Test(a, b))
         } else if args.check {
             Ok(Mode::Check(args.versions))
+        } else if args.indexes {
+            Ok(Mode::Indexes)
         } else {
-            bail!(
-                "listing installed packages against the repositories is not implemented yet \
-                 (use -t to compare or -c to validate versions)"
-            )
+            Ok(Mode::List {
+                patterns: args
+                    .versions
+                    .iter()
+                    .map(|v| v.to_string_lossy().into_owned())
+                    .collect(),
+                limit: args.limit,
+                all_tags: args.all,
+            })
         }
     }
 }
 
 /// Runs `version`, writing its transcript to `out`.
-pub fn run(args: Args, _global: &Global, out: &mut impl Write) -> anyhow::Result<ExitCode> {
+pub fn run(args: Args, global: &Global, out: &mut impl Write) -> anyhow::Result<ExitCode> {
     let rules = Rules::from(args.rules);
     match Mode::from_args(args)? {
         Mode::Test(a, b) => {
@@ -108,7 +155,92 @@ pub fn run(args: Args, _global: &Global, out: &mut impl Write) -> anyhow::Result
             }
             Ok(failure_count_exit_code(invalid))
         }
+        Mode::Indexes => {
+            let db = query::open(global, true)?;
+            for repo in db.loaded_repositories() {
+                if let Some(index) = &repo.index {
+                    let desc = index.description().unwrap_or("");
+                    query::line(out, format!("{desc} [{}]", repo.repository.url))?;
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Mode::List {
+            patterns,
+            limit,
+            all_tags,
+        } => list(&patterns, limit.as_deref(), all_tags, rules, global, out),
     }
+}
+
+/// `version` without `-t`/`-c`/`-I`: installed packages against the repositories.
+fn list(
+    patterns: &[String],
+    limit: Option<&str>,
+    all_tags: bool,
+    rules: Rules,
+    global: &Global,
+    out: &mut impl Write,
+) -> anyhow::Result<ExitCode> {
+    let db = query::open(global, true)?;
+    let mut u = Universe::new(&db);
+    u.rules = rules;
+    let repos = db.loaded_repositories();
+    let mut installed: Vec<usize> = (0..u.pkgs.len())
+        .filter(|&i| u.pkgs[i].installed.is_some())
+        .filter(|&i| query::matches_any(patterns, u.pkgs[i].info.name()))
+        .collect();
+    installed.sort_by(|&a, &b| u.pkgs[a].info.name().cmp(u.pkgs[b].info.name()));
+    if global.verbosity >= 0 {
+        query::line(out, format!("{:<42}{}", "Installed:", "Available:"))?;
+    }
+    for i in installed {
+        let pkg = &u.pkgs[i];
+        let tag = pkg.installed.and_then(|p| p.repository_tag.as_deref());
+        let allowed = |r: usize| {
+            all_tags
+                || repos.get(r).is_some_and(|l| {
+                    l.repository.tag.is_none() || l.repository.tag.as_deref() == tag
+                })
+        };
+        let latest = u
+            .by_name(pkg.info.name())
+            .iter()
+            .copied()
+            .filter(|&j| u.pkgs[j].repos.iter().any(|&r| allowed(r)))
+            .max_by(|&a, &b| {
+                u.compare_versions(u.pkgs[a].info.version(), u.pkgs[b].info.version())
+            });
+        let (op, available) = match latest {
+            Some(j) => {
+                let v = u.pkgs[j].info.version();
+                let op = match u.compare_versions(pkg.info.version(), v) {
+                    Ordering::Less => '<',
+                    Ordering::Equal => '=',
+                    Ordering::Greater => '>',
+                };
+                (op, v)
+            }
+            None => ('?', ""),
+        };
+        let shown = match limit {
+            Some(ops) => ops.contains(op),
+            None => global.verbosity > 0 || op != '=',
+        };
+        if !shown {
+            continue;
+        }
+        if global.verbosity < 0 {
+            query::line(out, pkg.info.name())?;
+            continue;
+        }
+        let mut text = format!("{:<40}{op} {available}", query::name_ver(&pkg.info));
+        if let Some(t) = tag {
+            text.push_str(&format!(" @{t}"));
+        }
+        query::line(out, text.trim_end())?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The result symbol of `version -t a b`.

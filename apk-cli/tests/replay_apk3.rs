@@ -219,7 +219,8 @@ fn replay_apk3_transactions() {
             }
         }
         if want.join("trigger-log.txt").exists()
-            && fs::read(root.join("trigger-log.txt")).ok() != fs::read(want.join("trigger-log.txt")).ok()
+            && fs::read(root.join("trigger-log.txt")).ok()
+                != fs::read(want.join("trigger-log.txt")).ok()
         {
             failures.push(format!("{name}: trigger-log.txt differs"));
         }

@@ -564,7 +564,7 @@ impl Database {
         let mut loaded = Vec::new();
         for repo in self.repositories.repositories().to_vec() {
             let index_url = repo.index_url(&arch);
-            let (index, error) = match self.load_index(&index_url, update) {
+            let (index, error) = match self.load_index(&repo, &index_url, update) {
                 Ok(i) => (Some(Arc::new(i)), None),
                 Err(e) => (None, Some(e)),
             };
@@ -593,7 +593,9 @@ impl Database {
         self.loaded = loaded;
     }
 
-    fn index_cache_path(&self, url: &str) -> Option<PathBuf> {
+    /// Where a remote repository's index is cached: `APKINDEX.<8 hex>.tar.gz`, named (as in
+    /// every apk-written cache of the corpus) from the repository URL as written.
+    fn index_cache_path(&self, repo: &Repository, url: &str) -> Option<PathBuf> {
         if self.options.no_cache || is_local(url) {
             return None;
         }
@@ -601,17 +603,17 @@ impl Database {
             Some(c) => c.dir().to_owned(),
             None => self.root.join(layout::STATIC_CACHE),
         };
-        Some(Cache::new(dir).index_path(url))
+        Some(dir.join(repo.cache_index_name()))
     }
 
-    fn load_index(&self, url: &str, update: bool) -> Result<Index, String> {
+    fn load_index(&self, repo: &Repository, url: &str, update: bool) -> Result<Index, String> {
         let keys = if self.options.allow_untrusted {
             None
         } else {
             Some(&self.keys)
         };
         let opts = IndexOptions::default();
-        let bytes = match self.index_cache_path(url) {
+        let bytes = match self.index_cache_path(repo, url) {
             Some(path) => {
                 let fresh = path.exists()
                     && (self.options.no_network
@@ -673,7 +675,11 @@ impl Database {
             .collect();
         if let (true, Some(cache)) = (self.options.no_network, &self.cache) {
             for l in &self.loaded {
-                let Some(index) = l.index.as_ref().filter(|_| !is_local(&l.index_url)) else {
+                let Some(index) = l
+                    .index
+                    .as_ref()
+                    .filter(|_| !l.is_cache && !is_local(&l.index_url))
+                else {
                     continue;
                 };
                 let mut text = Vec::new();

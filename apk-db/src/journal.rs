@@ -162,17 +162,21 @@ pub(crate) enum Step {
     Remove { name: String, done: bool },
 }
 
+/// An install being read back: what its `begin` line names, then its renames (directory,
+/// temporary name, final name), scripts and trigger globs.
+type Pending = (
+    String,
+    Vec<(String, String, Option<String>)>,
+    Vec<(ScriptKind, Vec<u8>)>,
+    Vec<String>,
+);
+
 /// Parse a journal. A torn last record (a crash while appending) is ignored.
 pub(crate) fn parse(data: &[u8]) -> Vec<Step> {
     let mut steps = Vec::new();
     let mut pos = 0;
     let mut first = true;
-    let mut pending: Option<(
-        String,
-        Vec<(String, String, Option<String>)>,
-        Vec<(ScriptKind, Vec<u8>)>,
-        Vec<String>,
-    )> = None;
+    let mut pending: Option<Pending> = None;
     while pos < data.len() {
         let Some(nl) = data[pos..].iter().position(|&b| b == b'\n') else {
             break;
@@ -324,6 +328,17 @@ fn is_temp_name(n: &str) -> bool {
         .is_some_and(|h| h.len() == 48 && h.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
+/// The temporary name the extractor gives `path` of package `name` (apk-tools' scheme: the
+/// first 24 bytes of SHA-256 over the name, a NUL and the path, in hex, after `.apk.`).
+pub(crate) fn temp_name(name: &str, path: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(name.as_bytes());
+    h.update([0]);
+    h.update(path.as_bytes());
+    format!(".apk.{}", hex(&h.finalize()[..24]))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -368,15 +383,4 @@ mod tests {
         assert!(!is_temp_name(".apk.abc"));
         assert!(!is_temp_name("hello"));
     }
-}
-
-/// The temporary name the extractor gives `path` of package `name` (apk-tools' scheme: the
-/// first 24 bytes of SHA-256 over the name, a NUL and the path, in hex, after `.apk.`).
-pub(crate) fn temp_name(name: &str, path: &str) -> String {
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    h.update(name.as_bytes());
-    h.update([0]);
-    h.update(path.as_bytes());
-    format!(".apk.{}", hex(&h.finalize()[..24]))
 }

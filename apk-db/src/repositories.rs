@@ -595,7 +595,7 @@ impl RepositoryList {
 
     fn add_line(&mut self, line: &str, allow_set: bool) -> Result<(), RepositoryErrorKind> {
         let mut tokens = line
-            .split(|c: char| matches!(c, ' ' | '\t' | '\r'))
+            .split([' ', '\t', '\r'])
             .filter(|t| !t.is_empty())
             .peekable();
         let Some(&first) = tokens.peek() else {

@@ -16,7 +16,7 @@
 //! written once, atomically. A [journal](crate::journal) written as the work goes lets the
 //! next open repair a root after a crash at any point.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::ffi::OsString;
 use std::fs;
 use std::io::{self, BufRead, BufReader, Read};
@@ -38,7 +38,8 @@ use crate::triggers::{TriggerEntry, glob_matches};
 /// Options of a commit (apk's `--no-scripts`, `--purge`, `--force-overwrite`, …).
 ///
 /// ```
-/// let opts = apk_db::CommitOptions { purge: true, ..Default::default() };
+/// let mut opts = apk_db::CommitOptions::default();
+/// opts.purge = true;
 /// assert!(!opts.no_scripts);
 /// ```
 #[derive(Debug, Clone, Default)]
@@ -322,9 +323,7 @@ impl<'db> Transaction<'db> {
         // Resolve every package before touching anything.
         let mut plan = Vec::new();
         for c in self.changeset.changes() {
-            if c.kind == ChangeKind::Purge {
-                plan.push((c.clone(), None));
-            } else if c.kind == ChangeKind::UpdatePinning {
+            if matches!(c.kind, ChangeKind::Purge | ChangeKind::UpdatePinning) {
                 plan.push((c.clone(), None));
             } else {
                 let (info, src) = self.locate(c)?;
@@ -506,7 +505,7 @@ fn record_files(entries: &[StagedEntry], placed: &[bool]) -> Vec<InstalledDir> {
         dirs[i].files.push(InstalledFile {
             name: name.to_owned(),
             acl: acl_of(e.uid, e.gid, mode, default_file),
-            checksum: e.checksum.clone(),
+            checksum: e.checksum,
         });
     }
     dirs
@@ -687,7 +686,11 @@ impl<'a, 'r> Run<'a, 'r> {
         let mut reader = PackageReader::new(reader).map_err(|e| pkg_err(&e))?;
         let scripts: Vec<(ScriptKind, Vec<u8>)> = reader.scripts().to_vec();
         let triggers = reader.info().triggers.clone();
-        let expected = info.identity.clone();
+        // Like triggers, replaces and its priority come only from `.PKGINFO`: an index never
+        // carries them, and file takeovers and the `r:`/`q:` record depend on them.
+        info.replaces = reader.info().replaces.clone();
+        info.replaces_priority = reader.info().replaces_priority;
+        let expected = info.identity;
         let untrusted_ok = self.db.options.allow_untrusted;
         let mut extractor = Extractor::new();
         extractor.allow_devices(rustix::process::geteuid().is_root());
@@ -728,7 +731,7 @@ impl<'a, 'r> Run<'a, 'r> {
         } else {
             info.identity = Some(found);
         }
-        let decisions = self.decide(&info, old.as_ref(), &staged);
+        let (decisions, yielded) = self.decide(&info, old.as_ref(), &staged);
         let placed: Vec<bool> = decisions.iter().map(|d| d.is_some()).collect();
         let entries: Vec<StagedEntry> = staged.entries().to_vec();
         // Journal: the plan, durable before the first rename.
@@ -766,7 +769,9 @@ impl<'a, 'r> Run<'a, 'r> {
             .commit(|e| match by_path.remove(&e.path).flatten() {
                 Some(p) => p,
                 None => {
-                    conflicts_seen.push(e.path.clone());
+                    if !yielded.contains(&e.path) {
+                        conflicts_seen.push(e.path.clone());
+                    }
                     Placement::Discard
                 }
             })
@@ -817,20 +822,22 @@ impl<'a, 'r> Run<'a, 'r> {
         Ok(())
     }
 
-    /// What happens to each staged entry (`None`: not placed, a conflict).
+    /// What happens to each staged entry (`None`: not placed), and which of the entries not
+    /// placed are files their owner keeps because it replaces this package (not conflicts).
     fn decide(
         &mut self,
         info: &PackageInfo,
         old: Option<&PackageInfo>,
         staged: &StagedPackage,
-    ) -> Vec<Option<Placement>> {
+    ) -> (Vec<Option<Placement>>, HashSet<PathBuf>) {
         let root = self.root();
         let mut out = Vec::new();
+        let mut yielded = HashSet::new();
         let mut recorded: HashMap<String, Option<Checksum>> = HashMap::new();
         if let Some(o) = old {
             for d in &o.dirs {
                 for f in &d.files {
-                    recorded.insert(file_path(&d.path, &f.name), f.checksum.clone());
+                    recorded.insert(file_path(&d.path, &f.name), f.checksum);
                 }
             }
         }
@@ -854,6 +861,13 @@ impl<'a, 'r> Run<'a, 'r> {
                         .find(|p| p.name == owner)
                         .cloned();
                     let allowed = owner_pkg.as_ref().is_some_and(|op| may_overwrite(info, op));
+                    if !allowed && owner_pkg.as_ref().is_some_and(|op| replaces(op, info)) {
+                        // The owner replaces the newcomer (with the higher priority when
+                        // both replace each other): its file stays, and that is no conflict.
+                        yielded.insert(e.path.clone());
+                        out.push(None);
+                        continue;
+                    }
                     if !allowed {
                         let owner_desc = owner_pkg
                             .as_ref()
@@ -914,7 +928,7 @@ impl<'a, 'r> Run<'a, 'r> {
             }
             out.push(Some(Placement::Install));
         }
-        out
+        (out, yielded)
     }
 
     /// Remove `path` from the record of installed package `owner`.
@@ -987,7 +1001,7 @@ impl<'a, 'r> Run<'a, 'r> {
         for p in &new_files {
             self.owners.insert(p.clone(), info.name.clone());
         }
-        let identity = info.identity.clone();
+        let identity = info.identity;
         if let Some(id) = &identity {
             for (kind, body) in &scripts {
                 self.db.scripts.insert(
@@ -1263,7 +1277,7 @@ fn find_file(p: &PackageInfo, path: &str) -> Option<Checksum> {
         .filter(|d| d.path == dir)
         .flat_map(|d| d.files.iter())
         .find(|f| f.name == name)
-        .and_then(|f| f.checksum.clone())
+        .and_then(|f| f.checksum)
 }
 
 fn add_flag(p: &mut PackageInfo, flag: char) {
@@ -1272,6 +1286,15 @@ fn add_flag(p: &mut PackageInfo, flag: char) {
         flags.push(flag);
     }
     p.flags = Some(flags);
+}
+
+/// Whether `a` lists `b` (its exact name and version) in its `replaces`.
+fn replaces(a: &PackageInfo, b: &PackageInfo) -> bool {
+    a.replaces.iter().any(|d| {
+        d.name() == b.name
+            && d.as_ref()
+                .version_matches(Some(&b.version), apk_index::Rules::V3)
+    })
 }
 
 /// Whether `new` may take over files of installed package `owner`: same origin, or `new`
@@ -1285,13 +1308,6 @@ fn may_overwrite(new: &PackageInfo, owner: &PackageInfo) -> bool {
             return true;
         }
     }
-    let replaces = |a: &PackageInfo, b: &PackageInfo| {
-        a.replaces.iter().any(|d| {
-            d.name() == b.name
-                && d.as_ref()
-                    .version_matches(Some(&b.version), apk_index::Rules::V3)
-        })
-    };
     if replaces(new, owner) {
         if replaces(owner, new) {
             return new.replaces_priority >= owner.replaces_priority;

@@ -116,9 +116,7 @@ impl TriggerDb {
     pub fn parse(text: &str) -> Result<TriggerDb, TriggerError> {
         let mut entries = Vec::new();
         for (i, line) in text.split('\n').enumerate() {
-            let mut tokens = line
-                .split(|c: char| matches!(c, ' ' | '\t' | '\r'))
-                .filter(|t| !t.is_empty());
+            let mut tokens = line.split([' ', '\t', '\r']).filter(|t| !t.is_empty());
             let Some(identity) = tokens.next() else {
                 continue;
             };

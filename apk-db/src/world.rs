@@ -64,10 +64,7 @@ pub enum WorldError {
 pub fn parse_world(text: &str) -> Result<Vec<Dependency>, WorldError> {
     let mut deps = Vec::new();
     for (i, line) in text.split('\n').enumerate() {
-        for token in line
-            .split(|c: char| matches!(c, ' ' | '\t' | '\r'))
-            .filter(|t| !t.is_empty())
-        {
+        for token in line.split([' ', '\t', '\r']).filter(|t| !t.is_empty()) {
             let dep = Dependency::parse(token, Rules::V3)
                 .or_else(|_| Dependency::parse(token, Rules::V2))
                 .map_err(|source| WorldError::BadToken {

@@ -262,6 +262,44 @@ impl Invocation {
         Ok(inv)
     }
 
+    /// The dependencies `add` puts into world, or apk's message for the first argument that
+    /// is not one (so that a command can refuse it before opening anything).
+    ///
+    /// ```
+    /// use apk_solver::command::Invocation;
+    /// let inv = Invocation::parse(["add", "a>1", "foo="])?;
+    /// assert_eq!(
+    ///     inv.add_dependencies().unwrap_err(),
+    ///     "'foo=' is not a valid world dependency, format is name(@tag)([<>~=]version)"
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn add_dependencies(&self) -> Result<Vec<Dependency>, String> {
+        let mut deps = Vec::new();
+        let child_rules = self.virtual_package.is_some();
+        for a in &self.args {
+            match Dependency::parse(a, Rules::V3) {
+                Ok(d) if child_rules && d.tag().is_some() => {
+                    return Err(format!(
+                        "'{a}' is not a valid package dependency, format is name([<>~=]version)"
+                    ));
+                }
+                Ok(d) => deps.push(d),
+                Err(_) if child_rules => {
+                    return Err(format!(
+                        "'{a}' is not a valid package dependency, format is name([<>~=]version)"
+                    ));
+                }
+                Err(_) => {
+                    return Err(format!(
+                        "'{a}' is not a valid world dependency, format is name(@tag)([<>~=]version)"
+                    ));
+                }
+            }
+        }
+        Ok(deps)
+    }
+
     /// The solver options this command line implies.
     pub fn solver_options(&self) -> SolverOptions {
         SolverOptions {
@@ -387,37 +425,10 @@ pub fn run(
     let mut virtual_package: Option<apk_index::PackageInfo> = None;
     match inv.applet {
         Applet::Add => {
-            let mut deps = Vec::new();
-            let child_rules = inv.virtual_package.is_some();
-            for a in &inv.args {
-                match Dependency::parse(a, Rules::V3) {
-                    Ok(d) if child_rules && d.tag().is_some() => {
-                        return fail(
-                            format!(
-                                "'{a}' is not a valid package dependency, format is name([<>~=]version)"
-                            ),
-                            world,
-                        );
-                    }
-                    Ok(d) => deps.push(d),
-                    Err(_) if child_rules => {
-                        return fail(
-                            format!(
-                                "'{a}' is not a valid package dependency, format is name([<>~=]version)"
-                            ),
-                            world,
-                        );
-                    }
-                    Err(_) => {
-                        return fail(
-                            format!(
-                                "'{a}' is not a valid world dependency, format is name(@tag)([<>~=]version)"
-                            ),
-                            world,
-                        );
-                    }
-                }
-            }
+            let mut deps = match inv.add_dependencies() {
+                Ok(deps) => deps,
+                Err(msg) => return fail(msg, world),
+            };
             if let Some(spec) = &inv.virtual_package {
                 let (name, version) = match Dependency::parse(spec, Rules::V3) {
                     Ok(d) => match d.constraint() {

@@ -90,7 +90,9 @@ fn parse_scenario(text: &str) -> Scenario {
             args.extend(shell_split(line));
         }
     }
-    if !world.is_empty() {
+    // apk-tools 2's test binary is always in test mode; `apk-rs` is in it when a `--test-*`
+    // option is given, so a scenario without any gets its (empty) world as one.
+    if !world.is_empty() || options.is_empty() {
         options.push("--test-world".into());
         options.push(world.join(" "));
     }
@@ -418,13 +420,20 @@ fn run_suite_on_roots(label: &str, dir: &Path, v2: bool) -> usize {
     passed
 }
 
+/// On a real root one scenario fewer passes in each suite: `basic7` runs `--no-network
+/// upgrade` and expects the repository to be unavailable (apk-tools' test repositories count
+/// as remote), but on a root the repository is a local directory, which apk uses without a
+/// network, so the upgrade happens.
+const ROOT_DIFFERENCE: usize = 1;
+
 #[test]
 fn v3_scenarios_through_a_root() {
     let Some(root) = scenarios_root() else { return };
     let passed = run_suite_on_roots("v3", &root.join("v3").join("solver"), false);
+    let floor = V3_FLOOR - ROOT_DIFFERENCE;
     assert!(
-        passed >= V3_FLOOR,
-        "v3 through a root: {passed}, floor {V3_FLOOR}"
+        passed >= floor,
+        "v3 through a root: {passed}, floor {floor}"
     );
 }
 
@@ -432,8 +441,9 @@ fn v3_scenarios_through_a_root() {
 fn v2_scenarios_through_a_root() {
     let Some(root) = scenarios_root() else { return };
     let passed = run_suite_on_roots("v2", &root.join("v2").join("solver"), true);
+    let floor = V2_FLOOR - ROOT_DIFFERENCE;
     assert!(
-        passed >= V2_FLOOR,
-        "v2 through a root: {passed}, floor {V2_FLOOR}"
+        passed >= floor,
+        "v2 through a root: {passed}, floor {floor}"
     );
 }
