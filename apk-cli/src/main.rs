@@ -235,6 +235,8 @@ impl Global {
         options.repositories_file = self.repositories_file.clone();
         options.no_network = self.no_network;
         options.update_cache = self.update_cache;
+        // apk-tools prepares its static index cache for every command without --no-cache.
+        options.prepare_cache = true;
         if let Some(minutes) = self.cache_max_age {
             options.cache_max_age = std::time::Duration::from_secs(minutes.saturating_mul(60));
         }

@@ -670,8 +670,9 @@ fn audit_system_full_and_permissions() {
         .assert(0, "hello\nlibgreet\n");
     f.apk(&["audit", "--full"]).assert(
         0,
+        // `var/` holds the index cache apk prepares (no package owns it).
         "A etc/local.conf\nD etc/apk/\nD lib/\nA usr/bin/extra\nU usr/bin/hello\n\
-         U usr/bin/hi\nX usr/lib/libgreet.so.2\n",
+         U usr/bin/hi\nX usr/lib/libgreet.so.2\nD var/\n",
     );
     f.apk(&["audit", "--full", "/usr/lib"])
         .assert(0, "X usr/lib/libgreet.so.2\n");
@@ -943,6 +944,8 @@ fn corpus_version_and_list_against_real_indexes() {
         let mut all: Vec<String> = vec![
             "--root".into(),
             dir.join("rootfs").display().to_string(),
+            // Read-only: nothing may be created in the corpus.
+            "--no-cache".into(),
             "--repositories-file".into(),
             "/dev/null".into(),
             "-X".into(),
@@ -972,6 +975,10 @@ fn corpus_version_and_list_against_real_indexes() {
         stats.stdout.ends_with("  packages: 10075\n"),
         "{}",
         stats.stdout
+    );
+    assert!(
+        !dir.join("rootfs/var").exists(),
+        "var/ created in the corpus"
     );
 }
 

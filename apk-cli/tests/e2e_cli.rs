@@ -1,0 +1,248 @@
+//! End-to-end runs of the `apk-rs` binary on a root and a signed repository built here: what
+//! goes to stdout and stderr, and the exit status, for a failing script, a file conflict,
+//! `--force-overwrite`, a virtual package, `--simulate`, and the lock held by another
+//! process (`--wait`). The library side of the same ground is `apk-db/tests/e2e.rs`.
+
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use apk_index::{PackageInfo, SignatureAlgorithm, SigningKey};
+use apk_pkg::{IndexBuilder, PackageBuilder, ScriptKind};
+use rand::SeedableRng;
+
+const KEY_NAME: &str = "e2e-cli@apk-rs.test-00000001.rsa.pub";
+
+fn arch() -> &'static str {
+    apk_db::default_arch()
+}
+
+/// Build the repository in `dir`: `bad` (its post-install fails), `owner` and `intruder`
+/// (both have `usr/share/common/file`), `forced` (the same file again), `a` and `b`.
+fn build_repo(dir: &Path, key: &SigningKey) {
+    let arch_dir = dir.join(arch());
+    fs::create_dir_all(&arch_dir).unwrap();
+    let mut index = IndexBuilder::new();
+    let mut add = |name: &str, files: &[(&str, &str)], post_install: Option<&str>| {
+        let mut info = PackageInfo::new(name, "1.0-r0");
+        info.arch = Some(arch().to_owned());
+        info.description = format!("{name} (apk-rs e2e cli test)");
+        info.origin = Some(name.to_owned());
+        let mut b = PackageBuilder::new(info);
+        for (path, content) in files {
+            b.add_file(path, 0o644, *content).unwrap();
+        }
+        if let Some(script) = post_install {
+            b.script(ScriptKind::PostInstall, script);
+        }
+        b.sign_with(key, SignatureAlgorithm::RsaSha1);
+        let path = arch_dir.join(format!("{name}-1.0-r0.apk"));
+        b.write(fs::File::create(&path).unwrap()).unwrap();
+        index.add_file(&path).unwrap();
+    };
+    add(
+        "bad",
+        &[("usr/share/bad/f", "bad\n")],
+        Some("#!/bin/sh\necho about to fail\nexit 3\n"),
+    );
+    add("owner", &[("usr/share/common/file", "owner\n")], None);
+    add("intruder", &[("usr/share/common/file", "intruder\n")], None);
+    add("forced", &[("usr/share/common/file", "forced\n")], None);
+    add("a", &[("usr/share/a/f", "a\n")], None);
+    add("b", &[("usr/share/b/f", "b\n")], None);
+    let archive = index
+        .write_archive(&[(key, SignatureAlgorithm::RsaSha1)])
+        .unwrap();
+    fs::write(arch_dir.join("APKINDEX.tar.gz"), archive).unwrap();
+}
+
+/// The host's `/bin/sh` and the libraries `ldd` lists, so that scripts run chrooted.
+fn install_shell(root: &Path) {
+    let sh = fs::canonicalize("/bin/sh").expect("/bin/sh");
+    fs::create_dir_all(root.join("bin")).unwrap();
+    fs::copy(&sh, root.join("bin/sh")).unwrap();
+    let out = Command::new("ldd").arg(&sh).output().expect("ldd");
+    for word in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+        if let Some(rel) = word.strip_prefix('/') {
+            let dst = root.join(rel);
+            fs::create_dir_all(dst.parent().unwrap()).unwrap();
+            fs::copy(word, &dst).unwrap();
+        }
+    }
+}
+
+struct Setup {
+    _tmp: tempfile::TempDir,
+    root: PathBuf,
+}
+
+impl Setup {
+    fn new() -> Setup {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(0xc11e_2e0e);
+        let key = SigningKey::generate(KEY_NAME, 1024, &mut rng).unwrap();
+        let repo = tmp.path().join("repo");
+        build_repo(&repo, &key);
+        let root = tmp.path().join("root");
+        fs::create_dir_all(root.join("etc/apk/keys")).unwrap();
+        fs::write(
+            root.join("etc/apk/keys").join(KEY_NAME),
+            key.public_key().to_pem(),
+        )
+        .unwrap();
+        fs::write(
+            root.join("etc/apk/repositories"),
+            format!("{}\n", repo.display()),
+        )
+        .unwrap();
+        install_shell(&root);
+        Setup { _tmp: tmp, root }
+    }
+
+    fn apk(&self, args: &str) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_apk-rs"))
+            .arg("--root")
+            .arg(&self.root)
+            .args(args.split_whitespace())
+            .output()
+            .unwrap()
+    }
+
+    fn installed(&self) -> String {
+        fs::read_to_string(self.root.join("lib/apk/db/installed")).unwrap()
+    }
+
+    fn record(&self, name: &str) -> String {
+        self.installed()
+            .split("\n\n")
+            .find(|r| r.lines().any(|l| l == format!("P:{name}")))
+            .unwrap_or_else(|| panic!("{name} is not installed"))
+            .to_owned()
+    }
+}
+
+fn text(out: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn transcripts_and_exit_statuses() {
+    let s = Setup::new();
+
+    // A failing post-install: the package stays, marked; one error, exit status 1.
+    let out = s.apk("--initdb add bad");
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert_eq!(
+        stdout,
+        "(1/1) Installing bad (1.0-r0)\n  Executing bad-1.0-r0.post-install\n* about to fail\n"
+    );
+    let mut err = stderr.lines();
+    assert_eq!(
+        err.next(),
+        Some("ERROR: bad-1.0-r0.post-install: script exited with error 3")
+    );
+    let summary = err.next().unwrap_or_default();
+    assert!(
+        summary.starts_with("1 error; ") && summary.ends_with(" in 1 packages"),
+        "{stderr}"
+    );
+    assert!(s.record("bad").lines().any(|l| l == "f:s"));
+    assert_eq!(
+        fs::read_to_string(s.root.join("usr/share/bad/f")).unwrap(),
+        "bad\n"
+    );
+
+    // A conflict: an error on stderr, the owner's file kept, the newcomer marked.
+    assert!(s.apk("add owner").status.success());
+    let out = s.apk("add intruder");
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert_eq!(stdout, "(1/1) Installing intruder (1.0-r0)\n");
+    assert!(
+        stderr.starts_with(
+            "ERROR: intruder-1.0-r0: trying to overwrite usr/share/common/file owned by owner-1.0-r0.\n1 error; "
+        ),
+        "{stderr}"
+    );
+    let common = s.root.join("usr/share/common/file");
+    assert_eq!(fs::read_to_string(&common).unwrap(), "owner\n");
+    assert!(s.record("intruder").lines().any(|l| l == "f:f"));
+
+    // --force-overwrite: a warning, exit status 0.
+    let out = s.apk("--force-overwrite add forced");
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert_eq!(
+        stderr,
+        "WARNING: forced-1.0-r0: overwriting usr/share/common/file owned by owner-1.0-r0.\n"
+    );
+    assert!(
+        stdout.starts_with("(1/1) Installing forced (1.0-r0)\nOK: "),
+        "{stdout}"
+    );
+    assert_eq!(fs::read_to_string(&common).unwrap(), "forced\n");
+
+    // --simulate changes nothing; then a virtual package for real.
+    let before = s.installed();
+    let out = s.apk("-s add -t .virt a b");
+    assert!(out.status.success());
+    assert_eq!(s.installed(), before);
+    assert!(!s.root.join("usr/share/a").exists());
+    let out = s.apk("add -t .virt=1-r0 a b");
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("Installing .virt (1-r0)\n"),
+        "{stdout}{stderr}"
+    );
+    let world = fs::read_to_string(s.root.join("etc/apk/world")).unwrap();
+    assert!(world.lines().any(|l| l == ".virt"), "{world}");
+    assert!(!world.lines().any(|l| l == "a" || l == "b"), "{world}");
+    assert!(s.record(".virt").lines().any(|l| l == "D:a b"));
+    let out = s.apk("del .virt");
+    assert!(out.status.success(), "{:?}", text(&out));
+    assert!(!s.root.join("usr/share/a").exists());
+    assert!(!s.installed().contains("P:a\n"));
+}
+
+/// Another process holds the lock: apk-rs fails at once, or waits with `--wait`.
+#[test]
+fn lock_held_by_another_process() {
+    let s = Setup::new();
+    assert!(s.apk("--initdb add a").status.success());
+    let lock = s.root.join("lib/apk/db/lock");
+    let Ok(mut child) = Command::new("flock")
+        .arg(&lock)
+        .args(["-c", "echo locked; sleep 1"])
+        .stdout(Stdio::piped())
+        .spawn()
+    else {
+        eprintln!("no flock(1): skipped");
+        return;
+    };
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line, "locked\n");
+    let out = s.apk("add b");
+    let (stdout, stderr) = text(&out);
+    assert!(!out.status.success(), "{stdout}{stderr}");
+    assert!(
+        stderr.starts_with("ERROR: Unable to lock database"),
+        "{stderr}"
+    );
+    assert!(!s.installed().contains("P:b\n"));
+    let start = Instant::now();
+    let out = s.apk("--wait 10 add b");
+    assert!(out.status.success(), "{:?}", text(&out));
+    assert!(start.elapsed() > Duration::from_millis(200));
+    assert!(child.wait().unwrap().success());
+    assert!(s.installed().contains("P:b\n"));
+}
