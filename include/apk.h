@@ -15,6 +15,50 @@
 #define APK_VERSION_PATCH 0
 
 /**
+ * `apk_db_open` flag: create the database layout (`lib/apk/db/installed`, world, arch, …)
+ * when the root has none, as `apk --initdb` does. Without it a root without a database
+ * fails with `APK_RESULT_NO_DATABASE`.
+ */
+#define APK_DB_INITDB 1
+
+/**
+ * `apk_db_open` flag: load repository indexes without checking their signatures, as
+ * `apk --allow-untrusted` does.
+ */
+#define APK_DB_ALLOW_UNTRUSTED 2
+
+/**
+ * `apk_db_open` flag: use no package or index cache, as `apk --no-cache` does.
+ */
+#define APK_DB_NO_CACHE 4
+
+/**
+ * `apk_db_open` flag: do not take the database lock; the handle can read the database and
+ * simulate commits (`APK_COMMIT_SIMULATE`) but not apply them. Cannot be combined with
+ * `APK_DB_INITDB`.
+ */
+#define APK_DB_READ_ONLY 8
+
+/**
+ * `apk_db_commit` flag: do not run package scripts or triggers, as `apk --no-scripts`
+ * does.
+ */
+#define APK_COMMIT_NO_SCRIPTS 1
+
+/**
+ * `apk_db_commit` flag: solve and report what would happen, as `apk --simulate` does, but
+ * change nothing: no file, no database entry, and not the handle's installed packages or
+ * world.
+ */
+#define APK_COMMIT_SIMULATE 2
+
+/**
+ * `apk_db_commit` flag: remove changed configuration (protected) files of removed packages
+ * too, as `apk --purge` does.
+ */
+#define APK_COMMIT_PURGE 4
+
+/**
  * `apk_package_file_extract` flag: create device nodes and fifos (without it they fail the
  * extraction with `APK_RESULT_EXTRACT`).
  */
@@ -165,6 +209,30 @@ enum apk_result
    * `ERROR: unable to select packages:` report.
    */
   APK_RESULT_UNSATISFIABLE = 502,
+  /**
+   * The root has no installed database (`lib/apk/db/installed`) and `APK_DB_INITDB` was
+   * not given.
+   */
+  APK_RESULT_NO_DATABASE = 600,
+  /**
+   * Another handle or process holds the database lock.
+   */
+  APK_RESULT_LOCKED = 601,
+  /**
+   * A database file (installed packages, world, triggers, scripts, repositories, protected
+   * paths) is malformed.
+   */
+  APK_RESULT_DATABASE = 602,
+  /**
+   * A commit that changes the root was asked of a database opened with
+   * `APK_DB_READ_ONLY`.
+   */
+  APK_RESULT_READ_ONLY = 603,
+  /**
+   * A commit could not go on: a package is in no loaded repository or could not be
+   * fetched, or an earlier commit on the same handle failed part way.
+   */
+  APK_RESULT_COMMIT = 604,
 };
 #if __STDC_VERSION__ >= 202311L
 typedef enum apk_result apk_result;
@@ -301,6 +369,35 @@ typedef enum apk_engine {
  * transcript. Made by `apk_solver_solve`, freed by `apk_changeset_free`.
  */
 typedef struct apk_changeset apk_changeset;
+
+/**
+ * The result of a successful `apk_db_commit`: the transcript and the summary. Freed by
+ * `apk_commit_result_free`; its strings stay valid until then.
+ */
+typedef struct apk_commit_result apk_commit_result;
+
+/**
+ * The package database of a root (`lib/apk/db/installed`, world, keys, repositories, …),
+ * opened by `apk_db_open` and freed by `apk_db_free`.
+ *
+ * Unless opened with `APK_DB_READ_ONLY` the handle holds the root's database lock
+ * (`lib/apk/db/lock`) until it is freed, so only one writable handle per root can be open
+ * at a time, in this process or any other.
+ *
+ * World is edited in memory with `apk_db_world_add` and `apk_db_world_del` and written to
+ * the root by the next successful `apk_db_commit`, which installs and removes packages to
+ * satisfy it, as `apk add` and `apk del` do.
+ *
+ * Strings returned by the getters are NUL-terminated UTF-8 owned by the handle: the
+ * installed package strings stay valid until the next `apk_db_commit` on the handle or
+ * `apk_db_free`, the world entries until the next `apk_db_world_add`, `apk_db_world_del`,
+ * `apk_db_commit` or `apk_db_free`. Never free them.
+ *
+ * A handle is not for concurrent use: `apk_db_world_add`, `apk_db_world_del` and
+ * `apk_db_commit` must not run at the same time as any other call on the same handle. The
+ * getters only read, and may run on several threads at once between those calls.
+ */
+typedef struct apk_db apk_db;
 
 /**
  * A parsed dependency token such as `so:libc.musl-x86_64.so.1`, `!foo@edge>=1.2` or
@@ -508,6 +605,184 @@ size_t apk_changeset_len(const struct apk_changeset *changeset);
  * `{ NULL, 0 }` if `changeset` is NULL.
  */
 struct apk_str apk_changeset_transcript(const struct apk_changeset *changeset);
+
+/**
+ * The number of errors that did not stop the commit (failed scripts, file conflicts),
+ * each reported by an `ERROR:` line; 0 if `result` is NULL.
+ */
+size_t apk_commit_result_errors(const struct apk_commit_result *result);
+
+/**
+ * Frees a commit result and every string obtained from it. Does nothing when `result`
+ * is NULL. Call it once per result.
+ */
+void apk_commit_result_free(struct apk_commit_result *result);
+
+/**
+ * The total installed size in bytes of the packages installed after the commit (for a
+ * simulation: that would be installed); 0 if `result` is NULL.
+ */
+uint64_t apk_commit_result_installed_size(const struct apk_commit_result *result);
+
+/**
+ * Transcript line number `position` (from 0), without a newline. NUL-terminated, owned
+ * by `result`, valid until `apk_commit_result_free`. NULL if `result` is NULL or
+ * `position` is out of range.
+ */
+const char *apk_commit_result_line(const struct apk_commit_result *result, size_t position);
+
+/**
+ * The number of transcript lines; 0 if `result` is NULL.
+ */
+size_t apk_commit_result_lines_len(const struct apk_commit_result *result);
+
+/**
+ * The number of packages installed after the commit (for a simulation: that would be
+ * installed); 0 if `result` is NULL.
+ */
+size_t apk_commit_result_packages(const struct apk_commit_result *result);
+
+/**
+ * Makes the root match world: loads the repository indexes, solves world against them
+ * and the installed packages as `apk add` does, then installs, upgrades and removes
+ * packages (verified against the signed indexes, extracted safely, scripts and triggers
+ * run) and writes the installed database and world. `flags` is 0 or a bitwise OR of
+ * `APK_COMMIT_NO_SCRIPTS`, `APK_COMMIT_SIMULATE` and `APK_COMMIT_PURGE`.
+ *
+ * On success a new result is stored in `*result_out`; the caller frees it with
+ * `apk_commit_result_free`. Its transcript is what apk prints: a `WARNING:` line for each
+ * repository whose index did not load, the changes (`(1/2) Installing hello (1.0-r0)`),
+ * the scripts run (`  Executing hello-1.0-r0.post-install`) and their output, errors,
+ * and the summary (`OK: 55 B in 2 packages`, or `1 error; 55 B in 2 packages`). Errors
+ * that do not stop the commit, such as a failed script, still give `APK_RESULT_OK`;
+ * `apk_commit_result_errors` counts them. With `APK_COMMIT_SIMULATE` the transcript is
+ * exactly `apk --simulate`'s and nothing changes.
+ *
+ * Invalidates the strings returned by the installed-package getters and
+ * `apk_db_world_entry`.
+ *
+ * Returns `APK_RESULT_NULL_PARAMETER`, `APK_RESULT_INVALID_FLAGS`,
+ * `APK_RESULT_READ_ONLY` (the handle was opened with `APK_DB_READ_ONLY` and
+ * `APK_COMMIT_SIMULATE` is not given), or:
+ *
+ * * `APK_RESULT_UNSATISFIABLE`: no selection of packages satisfies world. Nothing
+ *   changed; `apk_last_error` returns what apk prints, newline-terminated: the
+ *   repository `WARNING:` lines, then apk's report (`ERROR: unable to select packages:`
+ *   and its indented lines). World keeps the entries added, so the caller can remove
+ *   the offending one and commit again.
+ * * `APK_RESULT_COMMIT`: a package to install is in no loaded repository (nothing
+ *   changed), or could not be fetched; `APK_RESULT_PACKAGE` (a package is malformed),
+ *   `APK_RESULT_BAD_SIGNATURE` (a package is not the one its signed index describes) or
+ *   `APK_RESULT_IO`. After these, except a missing package, the commit stopped part way:
+ *   the handle refuses further commits with `APK_RESULT_COMMIT`; free it and open the
+ *   root again, which completes the interrupted work from its journal.
+ *
+ * `*result_out` is written only on success.
+ */
+apk_result apk_db_commit(struct apk_db *db, uint32_t flags, struct apk_commit_result **result_out);
+
+/**
+ * Frees a database handle, releasing its lock and every string its getters returned.
+ * World changes not committed are lost. Does nothing when `db` is NULL. Call it once per
+ * handle.
+ */
+void apk_db_free(struct apk_db *db);
+
+/**
+ * File number `file` of installed package number `position`: its path relative to the
+ * root, without a leading `/` (such as `usr/bin/hello`). NUL-terminated, owned by `db`,
+ * valid until the next `apk_db_commit` or `apk_db_free`. NULL if `db` is NULL or either
+ * position is out of range.
+ */
+const char *apk_db_installed_file(const struct apk_db *db, size_t position, size_t file);
+
+/**
+ * The number of files (regular files and symbolic links, not directories) installed
+ * package number `position` owns; 0 if `db` is NULL or `position` is out of range.
+ */
+size_t apk_db_installed_files_len(const struct apk_db *db, size_t position);
+
+/**
+ * The number of installed packages; 0 if `db` is NULL.
+ */
+size_t apk_db_installed_len(const struct apk_db *db);
+
+/**
+ * The name of installed package number `position` (from 0, in the installed database's
+ * order). NUL-terminated, owned by `db`, valid until the next `apk_db_commit` or
+ * `apk_db_free`. NULL if `db` is NULL or `position` is out of range.
+ */
+const char *apk_db_installed_name(const struct apk_db *db, size_t position);
+
+/**
+ * The version of installed package number `position`, like `apk_db_installed_name`.
+ */
+const char *apk_db_installed_version(const struct apk_db *db, size_t position);
+
+/**
+ * Opens the package database of the root directory `root` (NUL-terminated; `"/"` for
+ * the running system) and stores a new handle in `*db_out`. The caller frees it with
+ * `apk_db_free`.
+ *
+ * `arch` (NUL-terminated, or NULL) makes that architecture the primary one, as
+ * `apk --arch` does (with `APK_DB_INITDB` it is also written to `etc/apk/arch`); with
+ * NULL the root's `etc/apk/arch` decides, or the machine's architecture when there is
+ * none. `flags` is 0 or a bitwise OR of `APK_DB_INITDB`, `APK_DB_ALLOW_UNTRUSTED`,
+ * `APK_DB_NO_CACHE` and `APK_DB_READ_ONLY`.
+ *
+ * Opening reads the installed packages, world, triggers, scripts, the trusted keys
+ * (`etc/apk/keys`), the repositories (`etc/apk/repositories`) and the architectures.
+ * Unless `APK_DB_READ_ONLY` is given it takes the database lock without waiting, and
+ * repairs the root if a transaction was interrupted (the first `apk_db_commit`
+ * transcript then starts with a `WARNING: recovered an interrupted transaction:` line).
+ * Repository indexes are loaded later, by each `apk_db_commit`.
+ *
+ * Returns `APK_RESULT_NULL_PARAMETER` (`root` or `db_out`), `APK_RESULT_INVALID_UTF8`
+ * (`arch`), `APK_RESULT_INVALID_FLAGS` (an unknown flag, or `APK_DB_READ_ONLY` with
+ * `APK_DB_INITDB`), `APK_RESULT_NO_DATABASE` (no `lib/apk/db/installed` and no
+ * `APK_DB_INITDB`), `APK_RESULT_LOCKED` (another handle or process holds the lock),
+ * `APK_RESULT_DATABASE` (a database file is malformed), `APK_RESULT_KEY` (the keys
+ * directory cannot be read or holds a bad key) or `APK_RESULT_IO`. `*db_out` is written
+ * only on success.
+ */
+apk_result apk_db_open(const char *root, const char *arch, uint32_t flags, struct apk_db **db_out);
+
+/**
+ * Adds the dependency `dependency` (NUL-terminated, `[!]name[@tag][op version]`, such
+ * as `hello`, `hello>=1.2` or `!foo`) to the handle's world, replacing the entry of the
+ * same name if there is one, as `apk add` does. World stays sorted by name. Nothing is
+ * installed and nothing is written until `apk_db_commit`.
+ *
+ * Invalidates the strings returned by `apk_db_world_entry`.
+ *
+ * Returns `APK_RESULT_NULL_PARAMETER`, `APK_RESULT_INVALID_UTF8` or
+ * `APK_RESULT_INVALID_WORLD` (not a valid world dependency; world is unchanged).
+ */
+apk_result apk_db_world_add(struct apk_db *db, const char *dependency);
+
+/**
+ * Removes the world entry for the package name `name` (NUL-terminated, such as `hello`),
+ * whatever its constraint, as `apk del` does. A name that is not in world is not an
+ * error. Nothing is removed from the root and nothing is written until `apk_db_commit`.
+ *
+ * Invalidates the strings returned by `apk_db_world_entry`.
+ *
+ * Returns `APK_RESULT_NULL_PARAMETER` or `APK_RESULT_INVALID_UTF8`.
+ */
+apk_result apk_db_world_del(struct apk_db *db, const char *name);
+
+/**
+ * World entry number `position` (from 0, sorted by name) as dependency text, such as
+ * `hello` or `hello>=1.2`. NUL-terminated, owned by `db`, valid until the next
+ * `apk_db_world_add`, `apk_db_world_del`, `apk_db_commit` or `apk_db_free`. NULL if
+ * `db` is NULL or `position` is out of range.
+ */
+const char *apk_db_world_entry(const struct apk_db *db, size_t position);
+
+/**
+ * The number of world entries; 0 if `db` is NULL.
+ */
+size_t apk_db_world_len(const struct apk_db *db);
 
 /**
  * Whether the token starts with `!`: the named package must NOT be installed. `false`

@@ -217,7 +217,7 @@ pub fn run(
     for l in db.loaded_repositories() {
         if let Some(e) = &l.error {
             failed_repos += 1;
-            writeln!(err, "WARNING: {}: {e}", l.index_url)?;
+            writeln!(err, "WARNING: {e}")?;
         }
     }
     if is_update {
@@ -256,13 +256,15 @@ pub fn run(
             }
         }
     }
-    let inv = match Invocation::parse(&rest) {
+    let mut inv = match Invocation::parse(&rest) {
         Ok(inv) => inv,
         Err(e) => {
             writeln!(err, "ERROR: {e}")?;
             return Ok(ExitCode::FAILURE);
         }
     };
+    // Solve for the root's architectures (`etc/apk/arch`, `--arch`), not this machine's.
+    inv.arch = db.arches().to_vec();
     let mut repos = db.solver_repositories();
     if !local_files.is_empty() {
         let mut text = Vec::new();

@@ -219,7 +219,7 @@ pub struct LoadedRepository {
     pub index_url: String,
     /// The index, when it loaded.
     pub index: Option<Arc<Index>>,
-    /// Why it did not load.
+    /// Why it did not load (naming the index or file that failed).
     pub error: Option<String>,
     /// Whether this is the cache's index of installed non-repository packages
     /// (`CACHE/installed`), which the solver treats as apk does (`masked in: cache`).
@@ -639,7 +639,7 @@ impl Database {
                 .map_err(|e: FetchError| e.to_string())?,
         };
         Index::from_archive_bytes(&bytes, keys, &opts).map_err(|e| {
-            let mut msg = e.to_string();
+            let mut msg = format!("{url}: {e}");
             let mut src = std::error::Error::source(&e);
             while let Some(s) = src {
                 msg.push_str(": ");
@@ -771,14 +771,10 @@ impl Database {
         };
         let root = self.root.clone();
         let mut notes = Vec::new();
+        let mut staged = Vec::new();
         for step in journal::parse(&data) {
             match step {
-                Step::Staging(name) => {
-                    let n = journal::sweep_temporaries(&root);
-                    notes.push(format!(
-                        "{name}: interrupted while extracting; removed {n} temporary files, not installed"
-                    ));
-                }
+                Step::Staging(name) => staged.push(name),
                 Step::Install {
                     record,
                     renames,
@@ -902,6 +898,44 @@ impl Database {
                 }
             }
         }
+        // Temporaries last: those of the steps rolled forward above are in place by now, the
+        // others belong to extractions that never reached `begin` (one package may be staged
+        // ahead while the one before it is placed).
+        if !staged.is_empty() {
+            let n = journal::sweep_temporaries(&root);
+            notes.push(format!(
+                "{}: interrupted while extracting; removed {n} temporary files, not installed",
+                staged.join(", ")
+            ));
+        }
+        // The database files are written one after another: a transaction (or an earlier
+        // recovery) killed between them leaves the scripts and triggers of packages the
+        // installed database no longer has.
+        let stale: Vec<(String, String)> = self
+            .scripts
+            .entries()
+            .iter()
+            .map(|e| (e.key.name.clone(), e.key.version.clone()))
+            .filter(|(n, v)| {
+                !self
+                    .installed
+                    .packages
+                    .iter()
+                    .any(|p| p.name == *n && p.version == *v)
+            })
+            .collect();
+        for (name, version) in stale {
+            self.scripts.remove_package(&name, &version);
+        }
+        let identities: std::collections::HashSet<String> = self
+            .installed
+            .packages
+            .iter()
+            .filter_map(|p| p.identity.as_ref().map(ToString::to_string))
+            .collect();
+        self.triggers
+            .entries
+            .retain(|t| identities.contains(&t.identity));
         if notes.is_empty() {
             notes.push("an interrupted transaction left a journal; the database was brought up to date with the files".into());
         }

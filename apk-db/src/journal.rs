@@ -17,9 +17,12 @@
 //! removed libgreet                 removing is complete
 //! ```
 //!
+//! The next package may be staged ahead while one is placed: its `stage` line then comes
+//! before the `begin` of the one before it.
+//!
 //! Opening the database ([`Database::open`](crate::Database::open)) replays a journal left
 //! behind: completed steps go into the database; the step in progress is rolled forward (its
-//! remaining temporaries renamed, or its remaining files removed), and temporaries of an
+//! remaining temporaries renamed, or its remaining files removed), and then temporaries of an
 //! extraction that had not reached `begin` are deleted. The database is then written and the
 //! journal removed. Scripts of the interrupted step do not run again; the repair says so.
 
@@ -233,10 +236,9 @@ pub(crate) fn parse(data: &[u8]) -> Vec<Step> {
                 let Some(record) = db.packages.into_iter().next() else {
                     continue;
                 };
-                // The step replaces its "stage" line.
-                if matches!(steps.last(), Some(Step::Staging(n)) if *n == record.name) {
-                    steps.pop();
-                }
+                // The step replaces its "stage" line, which need not be the last one: the
+                // next package may be staged ahead while this one is placed.
+                steps.retain(|s| !matches!(s, Step::Staging(n) if *n == record.name));
                 steps.push(Step::Install {
                     record: Box::new(record),
                     renames,
@@ -247,18 +249,14 @@ pub(crate) fn parse(data: &[u8]) -> Vec<Step> {
                 });
             }
             "placed" | "done" => {
-                if let Some(Step::Install {
-                    record,
-                    placed,
-                    done,
-                    ..
-                }) = steps.last_mut()
-                {
-                    if record.name == rest {
-                        *placed = true;
-                        if cmd == "done" {
-                            *done = true;
-                        }
+                let step = steps
+                    .iter_mut()
+                    .rev()
+                    .find(|s| matches!(s, Step::Install { record, .. } if record.name == rest));
+                if let Some(Step::Install { placed, done, .. }) = step {
+                    *placed = true;
+                    if cmd == "done" {
+                        *done = true;
                     }
                 }
             }
@@ -267,10 +265,12 @@ pub(crate) fn parse(data: &[u8]) -> Vec<Step> {
                 done: false,
             }),
             "removed" => {
-                if let Some(Step::Remove { name, done }) = steps.last_mut() {
-                    if name == rest {
-                        *done = true;
-                    }
+                let step = steps
+                    .iter_mut()
+                    .rev()
+                    .find(|s| matches!(s, Step::Remove { name, .. } if name == rest));
+                if let Some(Step::Remove { done, .. }) = step {
+                    *done = true;
                 }
             }
             _ => break,
@@ -375,6 +375,38 @@ mod tests {
                 done: false
             }
         );
+    }
+
+    #[test]
+    fn staged_ahead_steps_pair_up_by_name() {
+        let rec = |name: &str| {
+            let mut r = PackageInfo::new(name, "1");
+            r.identity = None;
+            r
+        };
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("lib/apk/db")).unwrap();
+        let mut j = Journal::begin(dir.path(), &[]).unwrap();
+        // b is staged ahead while a is placed; then c while b is.
+        j.staging("b").unwrap();
+        j.staging("a").unwrap();
+        j.planned(&rec("a"), &[], &[], &[]).unwrap();
+        j.placed("a").unwrap();
+        j.package_done(&rec("a")).unwrap();
+        j.staging("c").unwrap();
+        j.planned(&rec("b"), &[], &[], &[]).unwrap();
+        j.placed("b").unwrap();
+        let data = std::fs::read(dir.path().join(layout::JOURNAL)).unwrap();
+        let steps = parse(&data);
+        assert_eq!(steps.len(), 3, "{steps:?}");
+        assert!(
+            matches!(&steps[0], Step::Install { record, done: true, .. } if record.name == "a")
+        );
+        assert_eq!(steps[1], Step::Staging("c".into()));
+        assert!(matches!(
+            &steps[2],
+            Step::Install { record, placed: true, done: false, .. } if record.name == "b"
+        ));
     }
 
     #[test]

@@ -220,6 +220,7 @@ pub struct Transaction<'db> {
 }
 
 /// Where a package comes from.
+#[derive(Debug, Clone)]
 enum Source {
     /// A file on this machine.
     Local(PathBuf),
@@ -334,30 +335,73 @@ impl<'db> Transaction<'db> {
         let db = self.db;
         let mut run = Run::new(db, opts, report);
         run.journal_begin(&world)?;
-        for (i, (change, pkg)) in plan.into_iter().enumerate() {
-            (run.report)(Event::Change {
-                position: i + 1,
-                total,
-                change: change.clone(),
-            });
-            match (change.kind, pkg) {
-                (ChangeKind::Purge, _) => run.remove(&change.name)?,
-                (ChangeKind::UpdatePinning, _) => {
-                    let tag = change.new.as_ref().and_then(|v| v.tag.clone());
-                    if let Some(p) = run
-                        .db
-                        .installed
-                        .packages
-                        .iter_mut()
-                        .find(|p| p.name == change.name)
+        // Two cores: while one package is placed, checked against the database and recorded,
+        // the next one of a run of fresh installs is read, verified and extracted to
+        // temporary names on another thread (unless a `pre-install` script must run first).
+        let installed_before: HashSet<String> = run
+            .db
+            .installed
+            .packages
+            .iter()
+            .map(|p| p.name.clone())
+            .collect();
+        let fresh = |c: &Change, pkg: &Option<(PackageInfo, Source)>| {
+            c.kind == ChangeKind::Install
+                && !installed_before.contains(&c.name)
+                && matches!(pkg, Some((_, Source::Local(_) | Source::Remote(_))))
+        };
+        let ctx = Ctx::new(run.db);
+        std::thread::scope(|scope| -> Result<(), CommitError> {
+            let mut ahead: Option<
+                std::thread::ScopedJoinHandle<'_, Result<Prepared, CommitError>>,
+            > = None;
+            for i in 0..plan.len() {
+                let (change, pkg) = &plan[i];
+                (run.report)(Event::Change {
+                    position: i + 1,
+                    total,
+                    change: change.clone(),
+                });
+                let prepared = ahead.take().map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(CommitError::Package {
+                            package: change.name.clone(),
+                            message: "preparing the package failed".into(),
+                        })
+                    })
+                });
+                if fresh(change, pkg) {
+                    if let Some((next_change, next_pkg @ Some((next_info, next_src)))) =
+                        plan.get(i + 1).map(|(c, p)| (c, p))
                     {
-                        p.repository_tag = tag;
+                        if fresh(next_change, next_pkg) {
+                            run.journal(|j| j.staging(&next_info.name))?;
+                            let (info, src) = (next_info.clone(), next_src.clone());
+                            let ctx = &ctx;
+                            ahead = Some(scope.spawn(move || ctx.prepare_ahead(info, &src)));
+                        }
                     }
                 }
-                (_, Some((info, src))) => run.install(info, src)?,
-                (_, None) => {}
+                match (change.kind, pkg) {
+                    (ChangeKind::Purge, _) => run.remove(&change.name)?,
+                    (ChangeKind::UpdatePinning, _) => {
+                        let tag = change.new.as_ref().and_then(|v| v.tag.clone());
+                        if let Some(p) = run
+                            .db
+                            .installed
+                            .packages
+                            .iter_mut()
+                            .find(|p| p.name == change.name)
+                        {
+                            p.repository_tag = tag;
+                        }
+                    }
+                    (_, Some((info, src))) => run.install(info.clone(), src.clone(), prepared)?,
+                    (_, None) => {}
+                }
             }
-        }
+            Ok(())
+        })?;
         run.run_triggers();
         run.db.world = world;
         run.db.write().map_err(|source| CommitError::Io {
@@ -379,6 +423,128 @@ impl<'db> Transaction<'db> {
         };
         run.db.log(&format!("{summary}"));
         Ok(summary)
+    }
+}
+
+/// What preparing a package (fetching, reading, staging) needs from the database: owned, so
+/// that the next package can be prepared on another thread while this one is committed.
+#[derive(Clone)]
+struct Ctx {
+    root: PathBuf,
+    fetcher: crate::fetch::Fetcher,
+    cache: Option<crate::fetch::Cache>,
+    keys: apk_index::KeySet,
+    allow_untrusted: bool,
+}
+
+type PackageStream = Box<dyn BufRead + Send>;
+
+/// A package whose control part has been read (and possibly its data staged).
+struct Prepared {
+    info: PackageInfo,
+    reader: PackageReader<PackageStream>,
+    scripts: Vec<(ScriptKind, Vec<u8>)>,
+    triggers: Vec<String>,
+    staged: Option<StagedPackage>,
+}
+
+impl Ctx {
+    fn new(db: &Database) -> Ctx {
+        Ctx {
+            root: db.root.clone(),
+            fetcher: db.fetcher.clone(),
+            cache: db.cache.clone(),
+            keys: db.keys.clone(),
+            allow_untrusted: db.options.allow_untrusted,
+        }
+    }
+
+    fn open_source(&self, info: &PackageInfo, src: &Source) -> Result<PackageStream, CommitError> {
+        let package = format!("{}-{}", info.name, info.version);
+        match src {
+            Source::Local(path) => {
+                let f = fs::File::open(path).map_err(|source| CommitError::Io {
+                    path: path.clone(),
+                    source,
+                })?;
+                Ok(Box::new(BufReader::with_capacity(128 << 10, f)))
+            }
+            Source::Remote(url) => {
+                if let (Some(cache), Some(id)) = (&self.cache, &info.identity) {
+                    let path = cache.package_path(&info.name, &info.version, id);
+                    if !path.exists() {
+                        self.fetcher
+                            .fetch_to_file(url, &path, &mut |_, _| {})
+                            .map_err(|source| CommitError::Fetch {
+                                package: package.clone(),
+                                source,
+                            })?;
+                    }
+                    let f = fs::File::open(&path).map_err(|source| CommitError::Io {
+                        path: path.clone(),
+                        source,
+                    })?;
+                    return Ok(Box::new(BufReader::with_capacity(128 << 10, f)));
+                }
+                let bytes = self
+                    .fetcher
+                    .fetch_bytes(url)
+                    .map_err(|source| CommitError::Fetch { package, source })?;
+                Ok(Box::new(io::Cursor::new(bytes)))
+            }
+            Source::Virtual => Ok(Box::new(io::Cursor::new(Vec::new()))),
+        }
+    }
+
+    /// Open the package and read its control part.
+    fn open(&self, mut info: PackageInfo, src: &Source) -> Result<Prepared, CommitError> {
+        let package = format!("{}-{}", info.name, info.version);
+        let stream = self.open_source(&info, src)?;
+        let reader = PackageReader::new(stream).map_err(|e| CommitError::Package {
+            package,
+            message: chain(&e),
+        })?;
+        let scripts: Vec<(ScriptKind, Vec<u8>)> = reader.scripts().to_vec();
+        let triggers = reader.info().triggers.clone();
+        // Like triggers, replaces and its priority come only from `.PKGINFO`: an index never
+        // carries them, and file takeovers and the `r:`/`q:` record depend on them.
+        info.replaces = reader.info().replaces.clone();
+        info.replaces_priority = reader.info().replaces_priority;
+        Ok(Prepared {
+            info,
+            reader,
+            scripts,
+            triggers,
+            staged: None,
+        })
+    }
+
+    /// Extract the data part of `p` to temporary names (nothing is placed yet).
+    fn stage(&self, p: &mut Prepared) -> Result<(), CommitError> {
+        let mut extractor = Extractor::new();
+        extractor.allow_devices(rustix::process::geteuid().is_root());
+        if p.info.identity.is_none() && !self.allow_untrusted {
+            extractor.trusted_keys(Some(self.keys.clone()));
+        }
+        let staged =
+            extractor
+                .stage(&mut p.reader, &self.root)
+                .map_err(|e| CommitError::Package {
+                    package: format!("{}-{}", p.info.name, p.info.version),
+                    message: chain(&e),
+                })?;
+        p.staged = Some(staged);
+        Ok(())
+    }
+
+    /// Open and, when nothing has to run first (no `pre-install` script), stage a package
+    /// ahead of its turn.
+    fn prepare_ahead(&self, info: PackageInfo, src: &Source) -> Result<Prepared, CommitError> {
+        let mut p = self.open(info, src)?;
+        if !p.scripts.iter().any(|(k, _)| *k == ScriptKind::PreInstall) {
+            self.stage(&mut p)?;
+        }
+        Ok(p)
     }
 }
 
@@ -621,50 +787,12 @@ impl<'a, 'r> Run<'a, 'r> {
         }
     }
 
-    fn open_source(
-        &self,
-        info: &PackageInfo,
-        src: &Source,
-    ) -> Result<Box<dyn BufRead>, CommitError> {
-        let package = format!("{}-{}", info.name, info.version);
-        match src {
-            Source::Local(path) => {
-                let f = fs::File::open(path).map_err(|source| CommitError::Io {
-                    path: path.clone(),
-                    source,
-                })?;
-                Ok(Box::new(BufReader::with_capacity(128 << 10, f)))
-            }
-            Source::Remote(url) => {
-                if let (Some(cache), Some(id)) = (&self.db.cache, &info.identity) {
-                    let path = cache.package_path(&info.name, &info.version, id);
-                    if !path.exists() {
-                        self.db
-                            .fetcher
-                            .fetch_to_file(url, &path, &mut |_, _| {})
-                            .map_err(|source| CommitError::Fetch {
-                                package: package.clone(),
-                                source,
-                            })?;
-                    }
-                    let f = fs::File::open(&path).map_err(|source| CommitError::Io {
-                        path: path.clone(),
-                        source,
-                    })?;
-                    return Ok(Box::new(BufReader::with_capacity(128 << 10, f)));
-                }
-                let bytes = self
-                    .db
-                    .fetcher
-                    .fetch_bytes(url)
-                    .map_err(|source| CommitError::Fetch { package, source })?;
-                Ok(Box::new(io::Cursor::new(bytes)))
-            }
-            Source::Virtual => Ok(Box::new(io::Cursor::new(Vec::new()))),
-        }
-    }
-
-    fn install(&mut self, mut info: PackageInfo, src: Source) -> Result<(), CommitError> {
+    fn install(
+        &mut self,
+        info: PackageInfo,
+        src: Source,
+        ahead: Option<Result<Prepared, CommitError>>,
+    ) -> Result<(), CommitError> {
         let package = format!("{}-{}", info.name, info.version);
         let old_pos = self
             .db
@@ -674,29 +802,24 @@ impl<'a, 'r> Run<'a, 'r> {
             .position(|p| p.name == info.name);
         let old = old_pos.map(|i| self.db.installed.packages[i].clone());
         if matches!(src, Source::Virtual) {
+            let mut info = info;
             info.dirs.clear();
             self.finish_install(info, old, Vec::new(), Vec::new())?;
             return Ok(());
         }
-        let reader = self.open_source(&info, &src)?;
         let pkg_err = |e: &dyn std::error::Error| CommitError::Package {
             package: package.clone(),
             message: chain(e),
         };
-        let mut reader = PackageReader::new(reader).map_err(|e| pkg_err(&e))?;
-        let scripts: Vec<(ScriptKind, Vec<u8>)> = reader.scripts().to_vec();
-        let triggers = reader.info().triggers.clone();
-        // Like triggers, replaces and its priority come only from `.PKGINFO`: an index never
-        // carries them, and file takeovers and the `r:`/`q:` record depend on them.
-        info.replaces = reader.info().replaces.clone();
-        info.replaces_priority = reader.info().replaces_priority;
+        let ctx = Ctx::new(self.db);
+        let mut prepared = match ahead {
+            Some(p) => p?,
+            None => ctx.open(info, &src)?,
+        };
+        let scripts = prepared.scripts.clone();
+        let triggers = prepared.triggers.clone();
+        let mut info = prepared.info.clone();
         let expected = info.identity;
-        let untrusted_ok = self.db.options.allow_untrusted;
-        let mut extractor = Extractor::new();
-        extractor.allow_devices(rustix::process::geteuid().is_root());
-        if expected.is_none() && !untrusted_ok {
-            extractor.trusted_keys(Some(self.db.keys.clone()));
-        }
         // pre-install / pre-upgrade, once the control part checked out.
         let (pre, post) = if old.is_some() {
             (ScriptKind::PreUpgrade, ScriptKind::PostUpgrade)
@@ -708,16 +831,18 @@ impl<'a, 'r> Run<'a, 'r> {
             args.push(o.version.clone());
         }
         let mut script_failed = false;
-        if let Some((_, body)) = scripts.iter().find(|(k, _)| *k == pre) {
-            if !self.script(&info.name, &info.version, pre, body, &args, true) {
-                script_failed = true;
+        if prepared.staged.is_none() {
+            if let Some((_, body)) = scripts.iter().find(|(k, _)| *k == pre) {
+                if !self.script(&info.name, &info.version, pre, body, &args, true) {
+                    script_failed = true;
+                }
             }
+            self.journal(|j| j.staging(&info.name))?;
+            ctx.stage(&mut prepared)?;
         }
-        let root = self.root();
-        self.journal(|j| j.staging(&info.name))?;
-        let staged = extractor
-            .stage(&mut reader, &root)
-            .map_err(|e| pkg_err(&e))?;
+        let Some(staged) = prepared.staged.take() else {
+            return Err(pkg_err(&io::Error::other("the package was not extracted")));
+        };
         let found = staged.summary().identity();
         if let Some(expected) = &expected {
             if *expected != found {

@@ -17,6 +17,9 @@ use apk_index::{
 use apk_pkg::{ExtractError, IndexPackageError, ReadPackageError, VerifyPackageError};
 use apk_solver::SolveError;
 
+use ::apk_db::lock::LockError;
+use ::apk_db::{CommitError, OpenError};
+
 use crate::rslice::apk_str;
 
 /// The status returned by every fallible function: `APK_RESULT_OK` (0) on success, otherwise
@@ -108,11 +111,27 @@ pub enum apk_result {
     /// No selection of packages satisfies the world; the last error holds apk's
     /// `ERROR: unable to select packages:` report.
     Unsatisfiable = 502,
+
+    // 600..699: databases and commits.
+    /// The root has no installed database (`lib/apk/db/installed`) and `APK_DB_INITDB` was
+    /// not given.
+    NoDatabase = 600,
+    /// Another handle or process holds the database lock.
+    Locked = 601,
+    /// A database file (installed packages, world, triggers, scripts, repositories, protected
+    /// paths) is malformed.
+    Database = 602,
+    /// A commit that changes the root was asked of a database opened with
+    /// `APK_DB_READ_ONLY`.
+    ReadOnly = 603,
+    /// A commit could not go on: a package is in no loaded repository or could not be
+    /// fetched, or an earlier commit on the same handle failed part way.
+    Commit = 604,
 }
 
 impl apk_result {
     /// Every code, for looking one up by number.
-    const ALL: [apk_result; 29] = [
+    const ALL: [apk_result; 34] = [
         apk_result::Ok,
         apk_result::NullParameter,
         apk_result::Panic,
@@ -142,6 +161,11 @@ impl apk_result {
         apk_result::InvalidWorld,
         apk_result::InstalledDb,
         apk_result::Unsatisfiable,
+        apk_result::NoDatabase,
+        apk_result::Locked,
+        apk_result::Database,
+        apk_result::ReadOnly,
+        apk_result::Commit,
     ];
 
     /// The code numbered `code`, if there is one.
@@ -183,6 +207,11 @@ impl apk_result {
             apk_result::InvalidWorld => "invalid world entry",
             apk_result::InstalledDb => "malformed installed database",
             apk_result::Unsatisfiable => "unable to select packages",
+            apk_result::NoDatabase => "no installed database",
+            apk_result::Locked => "database locked by another process",
+            apk_result::Database => "malformed database",
+            apk_result::ReadOnly => "database opened read-only",
+            apk_result::Commit => "commit failed",
         }
     }
 }
@@ -223,6 +252,10 @@ error_enum! {
         InvalidFlags(u32),
         DataConsumed,
         World(ParseDependencyError),
+        ConflictingFlags(&'static str),
+        ReadOnly,
+        Unsatisfiable(String),
+        CommitAfterFailure,
     }
     from {
         Version(ParseVersionError),
@@ -238,6 +271,8 @@ error_enum! {
         IndexPackage(IndexPackageError),
         Installed(ReadInstalledError),
         Solve(SolveError),
+        Open(OpenError),
+        Commit(CommitError),
     }
 }
 
@@ -338,6 +373,41 @@ pub(crate) fn map_error(error: Error) -> apk_result {
         Error::Installed(e) => (R::InstalledDb, chain(&e)),
         // The message is apk's report itself, as apk prints it.
         Error::Solve(e) => (R::Unsatisfiable, e.report().to_string()),
+        Error::ConflictingFlags(which) => (R::InvalidFlags, format!("{which} cannot be combined")),
+        Error::ReadOnly => (
+            R::ReadOnly,
+            "the database was opened read-only; only simulated commits are possible".to_owned(),
+        ),
+        // apk's report as apk prints it.
+        Error::Unsatisfiable(report) => (R::Unsatisfiable, report),
+        Error::CommitAfterFailure => (
+            R::Commit,
+            "an earlier commit on this handle failed part way; free it and open the database \
+             again to complete the interrupted work"
+                .to_owned(),
+        ),
+        Error::Open(e) => {
+            let code = match &e {
+                OpenError::NoDatabase { .. } => R::NoDatabase,
+                OpenError::Lock(LockError::Locked { .. } | LockError::Timeout { .. }) => R::Locked,
+                OpenError::Lock(_) | OpenError::Io { .. } => R::Io,
+                OpenError::Corrupt { .. } => R::Database,
+                OpenError::Keys { .. } => R::Key,
+                _ => R::Unknown,
+            };
+            // apk-db's messages already include their source, so no `chain` here.
+            (code, e.to_string())
+        }
+        Error::Commit(e) => {
+            let code = match &e {
+                CommitError::NotFound { .. } | CommitError::Fetch { .. } => R::Commit,
+                CommitError::Package { .. } => R::Package,
+                CommitError::IdentityMismatch { .. } => R::BadSignature,
+                CommitError::Io { .. } => R::Io,
+                _ => R::Unknown,
+            };
+            (code, e.to_string())
+        }
         Error::IndexPackage(e) => {
             let code = match &e {
                 IndexPackageError::Read { source, .. } => read_package_code(source),

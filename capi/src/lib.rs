@@ -4,10 +4,13 @@
 //! comparison, dependency tokens, trusted key sets, loading and verifying `APKINDEX.tar.gz`,
 //! reading packages out of an index, and writing signed index archives; opening package files
 //! (`.apk`), reading their metadata, verifying their signatures, checking and extracting them,
-//! and building indexes from them ([`apk_package_file`], [`apk_index_builder`]). It holds no
-//! logic of its own: every function converts its arguments, calls one library function and
-//! converts the answer back. The header is generated from these sources by cbindgen, so the doc comments
-//! here are written for C readers.
+//! and building indexes from them ([`apk_package_file`], [`apk_index_builder`]). From
+//! `apk-solver` and `apk-db` it exposes solving ([`apk_solver`]) and the package database of a
+//! root: opening it, editing world, committing (solve, install, remove) and reading what is
+//! installed ([`apk_db`]). It holds no logic of its own: every function converts its
+//! arguments, calls one library function and converts the answer back; `apk_db_commit` makes
+//! the same library calls in the same order as `apk add` does. The header is generated from
+//! these sources by cbindgen, so the doc comments here are written for C readers.
 //!
 //! # Conventions
 //!
@@ -37,7 +40,10 @@
 //! `const char *`: an index keeps all of its text in one buffer and its fields are slices of
 //! it without NUL terminators, so a view costs nothing while a C string would need a copy per
 //! field. Dependency lists are copied out as token text into caller buffers, because the
-//! index does not store them as text at all.
+//! index does not store them as text at all. The database's strings (installed names,
+//! versions and file paths, world entries, transcript lines) are NUL-terminated copies
+//! instead: they are separate Rust strings or, for file paths, joined from a directory and a
+//! name, so there is no shared buffer to view; the handle makes the copies when it changes.
 
 #![allow(unsafe_code)]
 // The exported functions take raw pointers but are safe `extern "C" fn`s, as in rustls-ffi:
@@ -53,6 +59,7 @@ mod panic;
 #[macro_use]
 mod ffi;
 
+mod db;
 mod dependency;
 mod error;
 mod index;
@@ -66,6 +73,10 @@ mod version;
 
 use std::ffi::c_char;
 
+pub use crate::db::{
+    APK_COMMIT_NO_SCRIPTS, APK_COMMIT_PURGE, APK_COMMIT_SIMULATE, APK_DB_ALLOW_UNTRUSTED,
+    APK_DB_INITDB, APK_DB_NO_CACHE, APK_DB_READ_ONLY, apk_commit_result, apk_db,
+};
 pub use crate::dependency::apk_dependency;
 pub use crate::error::apk_result;
 pub use crate::index::apk_index;

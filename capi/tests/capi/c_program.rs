@@ -155,7 +155,8 @@ fn make_fixture() -> Fixture {
 }
 
 /// The valgrind command line the C tests run under (errors and definite or possible leaks
-/// fail the run), followed by the program and its arguments.
+/// fail the run, except the standard library's one handle per thread listed in
+/// `tests/valgrind.supp`), followed by the program and its arguments.
 fn valgrind() -> Command {
     let mut command = Command::new("valgrind");
     command.args([
@@ -164,6 +165,10 @@ fn valgrind() -> Command {
         "--errors-for-leak-kinds=definite,possible",
         "--quiet",
     ]);
+    command.arg(format!(
+        "--suppressions={}/tests/valgrind.supp",
+        env!("CARGO_MANIFEST_DIR")
+    ));
     command
 }
 

@@ -4,6 +4,7 @@
 //! One test binary for the crate (see STYLE.md §5), one module per topic.
 
 mod c_program;
+mod db_program;
 mod header;
 mod package_program;
 mod solver_program;
