@@ -351,10 +351,12 @@ impl<'db> Transaction<'db> {
                 && matches!(pkg, Some((_, Source::Local(_) | Source::Remote(_))))
         };
         let ctx = Ctx::new(run.db);
+        // How many packages are prepared ahead at once: one per core.
+        let window = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
         std::thread::scope(|scope| -> Result<(), CommitError> {
-            let mut ahead: Option<
-                std::thread::ScopedJoinHandle<'_, Result<Prepared, CommitError>>,
-            > = None;
+            type Ahead<'s> = std::thread::ScopedJoinHandle<'s, Result<Prepared, CommitError>>;
+            let mut ahead: std::collections::VecDeque<(usize, Ahead<'_>)> = Default::default();
+            let mut next_spawn = 0;
             for i in 0..plan.len() {
                 let (change, pkg) = &plan[i];
                 (run.report)(Event::Change {
@@ -362,24 +364,36 @@ impl<'db> Transaction<'db> {
                     total,
                     change: change.clone(),
                 });
-                let prepared = ahead.take().map(|h| {
-                    h.join().unwrap_or_else(|_| {
-                        Err(CommitError::Package {
-                            package: change.name.clone(),
-                            message: "preparing the package failed".into(),
+                let prepared = match ahead.front() {
+                    Some((j, _)) if *j == i => ahead.pop_front().map(|(_, h)| {
+                        h.join().unwrap_or_else(|_| {
+                            Err(CommitError::Package {
+                                package: change.name.clone(),
+                                message: "preparing the package failed".into(),
+                            })
                         })
-                    })
-                });
+                    }),
+                    _ => None,
+                };
+                // Keep up to `window` packages of this run of fresh installs in preparation.
                 if fresh(change, pkg) {
-                    if let Some((next_change, next_pkg @ Some((next_info, next_src)))) =
-                        plan.get(i + 1).map(|(c, p)| (c, p))
-                    {
-                        if fresh(next_change, next_pkg) {
-                            run.journal(|j| j.staging(&next_info.name))?;
-                            let (info, src) = (next_info.clone(), next_src.clone());
-                            let ctx = &ctx;
-                            ahead = Some(scope.spawn(move || ctx.prepare_ahead(info, &src)));
+                    next_spawn = next_spawn.max(i + 1);
+                    while next_spawn <= i + window {
+                        let Some((next_change, next_pkg)) = plan.get(next_spawn) else {
+                            break;
+                        };
+                        let Some((next_info, next_src)) = next_pkg else {
+                            break;
+                        };
+                        if !fresh(next_change, next_pkg) {
+                            break;
                         }
+                        run.journal(|j| j.staging(&next_info.name))?;
+                        let (info, src) = (next_info.clone(), next_src.clone());
+                        let ctx = &ctx;
+                        let handle = scope.spawn(move || ctx.prepare_ahead(info, &src));
+                        ahead.push_back((next_spawn, handle));
+                        next_spawn += 1;
                     }
                 }
                 match (change.kind, pkg) {
