@@ -20,7 +20,7 @@
 //! OK: 55 B in 2 packages
 //! ```
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -91,6 +91,8 @@ struct Globals {
     wait: Option<u64>,
     quiet: u8,
     cache_max_age: Option<u64>,
+    /// `--progress` / `--no-progress`; default: when stderr is a terminal.
+    progress: Option<bool>,
 }
 
 fn split_globals(args: &[String]) -> anyhow::Result<(Globals, Vec<String>)> {
@@ -145,9 +147,9 @@ fn split_globals(args: &[String]) -> anyhow::Result<(Globals, Vec<String>)> {
                 );
             }
             "-q" | "--quiet" => g.quiet += 1,
-            "--progress"
-            | "--no-progress"
-            | "--interactive"
+            "--progress" => g.progress = Some(true),
+            "--no-progress" => g.progress = Some(false),
+            "--interactive"
             | "-i"
             | "--no-commit-hooks"
             | "--force-non-repository"
@@ -311,14 +313,25 @@ pub fn run(
         c
     };
     let quiet = g.quiet > 0;
+    let show_progress = !quiet
+        && g.progress
+            .unwrap_or_else(|| std::io::stderr().is_terminal());
+    let mut bar = ProgressBar::default();
     let mut io_error: Option<std::io::Error> = None;
     let mut emit = |e: Event| {
-        let r = print_event(&e, quiet, out, err);
+        let r = match &e {
+            Event::Progress { done, total } if show_progress => bar.draw(*done, *total, err),
+            _ => bar
+                .clear(err)
+                .and_then(|()| print_event(&e, quiet, out, err))
+                .and_then(|()| bar.redraw(out, err)),
+        };
         if let Err(x) = r {
             io_error.get_or_insert(x);
         }
     };
     let result = tx.commit(&commit_opts, &mut emit);
+    let _ = bar.clear(err);
     if let Some(e) = io_error {
         return Err(e.into());
     }
@@ -331,6 +344,49 @@ pub fn run(
         writeln!(out, "{summary}")?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A one-line progress bar on stderr (`[#####     ]  50%`), cleared before any other line is
+/// printed and drawn again after it.
+#[derive(Default)]
+struct ProgressBar {
+    shown: Option<(u64, u64)>,
+}
+
+impl ProgressBar {
+    const WIDTH: u64 = 40;
+
+    fn draw(&mut self, done: u64, total: u64, err: &mut impl Write) -> std::io::Result<()> {
+        self.shown = Some((done, total));
+        let total_nz = total.max(1);
+        let filled = (done.min(total_nz) * Self::WIDTH / total_nz) as usize;
+        let pct = done.min(total_nz) * 100 / total_nz;
+        let width = Self::WIDTH as usize;
+        write!(
+            err,
+            "\r[{:#<filled$}{:width2$}] {pct:>3}%",
+            "",
+            "",
+            width2 = width - filled
+        )?;
+        err.flush()
+    }
+
+    fn clear(&mut self, err: &mut impl Write) -> std::io::Result<()> {
+        if self.shown.is_some() {
+            write!(err, "\r\x1b[K")?;
+            err.flush()?;
+        }
+        Ok(())
+    }
+
+    fn redraw(&mut self, out: &mut impl Write, err: &mut impl Write) -> std::io::Result<()> {
+        out.flush()?;
+        match self.shown {
+            Some((done, total)) => self.draw(done, total, err),
+            None => Ok(()),
+        }
+    }
 }
 
 /// Print one commit event as apk-tools prints it.

@@ -95,7 +95,8 @@ pub enum Event {
         /// The path of the new file, relative to the root.
         path: String,
     },
-    /// Bytes fetched or extracted so far, out of the total.
+    /// Bytes of package files installed so far, out of the total of the changeset (sent
+    /// after each package).
     Progress {
         /// Done.
         done: u64,
@@ -350,6 +351,12 @@ impl<'db> Transaction<'db> {
                 && !installed_before.contains(&c.name)
                 && matches!(pkg, Some((_, Source::Local(_) | Source::Remote(_))))
         };
+        // Progress: bytes of package files processed, out of all the changeset fetches.
+        let progress_total: u64 = plan
+            .iter()
+            .filter_map(|(_, p)| p.as_ref().map(|(info, _)| info.size))
+            .sum();
+        let mut progress_done = 0u64;
         let ctx = Ctx::new(run.db);
         // How many packages are prepared ahead at once: one per core.
         let window = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
@@ -410,7 +417,14 @@ impl<'db> Transaction<'db> {
                             p.repository_tag = tag;
                         }
                     }
-                    (_, Some((info, src))) => run.install(info.clone(), src.clone(), prepared)?,
+                    (_, Some((info, src))) => {
+                        run.install(info.clone(), src.clone(), prepared)?;
+                        progress_done += info.size;
+                        (run.report)(Event::Progress {
+                            done: progress_done,
+                            total: progress_total,
+                        });
+                    }
                     (_, None) => {}
                 }
             }
