@@ -673,9 +673,9 @@ size_t apk_commit_result_packages(const struct apk_commit_result *result);
  * * `APK_RESULT_COMMIT`: a package to install is in no loaded repository (nothing
  *   changed), or could not be fetched; `APK_RESULT_PACKAGE` (a package is malformed),
  *   `APK_RESULT_BAD_SIGNATURE` (a package is not the one its signed index describes) or
- *   `APK_RESULT_IO`. After these, except a missing package, the commit stopped part way:
- *   the handle refuses further commits with `APK_RESULT_COMMIT`; free it and open the
- *   root again, which completes the interrupted work from its journal.
+ *   `APK_RESULT_IO`. The commit stopped at that package: the packages handled before it
+ *   stay installed and recorded, the failed one left nothing behind, world on disk is
+ *   unchanged (the handle's world keeps the entries added), and the handle stays usable.
  *
  * `*result_out` is written only on success.
  */

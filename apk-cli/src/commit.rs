@@ -439,6 +439,10 @@ fn read_local_package(path: &std::path::Path) -> anyhow::Result<PackageInfo> {
     let mut reader = apk_pkg::PackageReader::open(path)
         .with_context(|| format!("{}: not a valid package", path.display()))?;
     let mut info = reader.info().clone();
+    // `S:` is the size of the package file, which `.PKGINFO` cannot know.
+    if info.size == 0 {
+        info.size = std::fs::metadata(path).map_or(0, |m| m.len());
+    }
     if info.identity.is_none() {
         info.identity = reader.identity();
     }

@@ -10,7 +10,7 @@
 //!   which has its own argument syntax and bypasses clap.
 //! * Each applet lives in its own module ([`version`], [`verify`], [`mkpkg`], [`extract`],
 //!   [`index`], [`info`], [`list`], [`search`], [`policy`], [`dot`], [`manifest`], [`stats`],
-//!   [`audit`], [`cache`], [`fetch`]; [`query`] holds what the database readers share) with
+//!   [`audit`], [`cache`], [`fetch`], [`adbdump`]; [`query`] holds what the database readers share) with
 //!   its own clap options struct, its own validated configuration and one entry function, `run`, which writes
 //!   its transcript to the writer it is given and returns the exit code.
 //!
@@ -30,6 +30,7 @@
 //!
 //! A closed stdout (`apk-rs … | head`) is not an error: the program stops writing and exits 0.
 
+mod adbdump;
 mod audit;
 mod cache;
 mod commit;
@@ -157,6 +158,8 @@ enum Command {
     Cache(cache::Args),
     /// Download packages from the repositories.
     Fetch(fetch::Args),
+    /// Print apk v3 (ADB) packages and indexes as text, like apk-tools 3's adbdump.
+    Adbdump(adbdump::Args),
 }
 
 /// The validated global configuration that every applet receives.
@@ -305,6 +308,7 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Audit(args) => audit::run(args, &global, &mut out)?,
         Command::Cache(args) => cache::run(args, &global, &mut out)?,
         Command::Fetch(args) => fetch::run(args, &global, &mut out)?,
+        Command::Adbdump(args) => adbdump::run(args, &global, &mut out)?,
     };
     out.flush()?;
     Ok(code)

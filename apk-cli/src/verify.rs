@@ -13,14 +13,17 @@
 //! The exit code is the number of files that were not `OK` (capped at 255).
 //!
 //! The trusted keys are the public keys in `--keys-dir DIR`, or in `ROOT/etc/apk/keys`
-//! (`--root`, default `/`), each known by its file name, as apk-tools matches them. An explicit
+//! (`--root`, default `/`), each known by its file name, as apk-tools matches v2 signatures
+//! (v3 signatures name the key by its key id instead). An explicit
 //! `--keys-dir` that cannot be read is a fatal error; a missing default directory just means no
 //! key is trusted. `--allow-untrusted` does not change what `verify` reports.
 //!
 //! # File kinds
 //!
-//! v2 repository indexes (`APKINDEX.tar.gz`) and v2 packages (`.apk`) can be checked; both are
-//! gzip files, sorted by [`FileKind`]. A file whose name ends in `.apk` is checked as a
+//! v2 repository indexes (`APKINDEX.tar.gz`) and v2 packages (`.apk`) are gzip files, and v3
+//! packages and indexes (`Packages.adb`) are ADB files; [`FileKind`] sorts them. A v3 file is
+//! `OK` when a signature block verifies with a trusted key, matched by key id (not by file
+//! name), and, for a package, every data block matches its file's SHA-256. A file whose name ends in `.apk` is checked as a
 //! package; any other gzip file is tried as a package first (streaming, in constant memory)
 //! and, when it turns out not to be one before its data stream, read whole as an index. The
 //! checks live in one function per kind, all returning an [`Outcome`].
@@ -34,6 +37,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, anyhow};
+use apk_index::adb;
 use apk_index::keys::LoadKeysError;
 use apk_index::{IndexArchive, KeySet, ReadArchiveError};
 use apk_pkg::{PackageReader, ReadPackageError, StreamKind};
@@ -144,12 +148,26 @@ fn check_file(path: &Path, keys: &KeySet) -> Outcome {
                 Ok(outcome) => outcome,
             }
         }
-        FileKind::Adb => Outcome::Failed(anyhow!(
-            "v3 ADB file: verifying ADB packages and indexes is not supported yet"
-        )),
+        FileKind::Adb => check_adb(path, keys),
         FileKind::Unknown => {
             Outcome::Failed(anyhow!("not a signed apk file (neither gzip nor ADB data)"))
         }
+    }
+}
+
+/// Checks a v3 ADB file (package or index) with [`adb::verify_bytes`]: a signature by a
+/// trusted key (matched by key id), and for a package every data block against its hash.
+fn check_adb(path: &Path, keys: &KeySet) -> Outcome {
+    let data = match std::fs::read(path) {
+        Ok(data) => data,
+        Err(err) => return Outcome::Failed(anyhow!(err).context("failed to read the file")),
+    };
+    match adb::verify_bytes(&data, keys, &adb::ReadOptions::default()) {
+        Ok(verified) => Outcome::Verified {
+            key_name: verified.key_name,
+        },
+        Err(err) if err.is_untrusted() => Outcome::Untrusted(anyhow!(err)),
+        Err(err) => Outcome::Failed(anyhow!(err).context("invalid ADB file")),
     }
 }
 

@@ -246,3 +246,59 @@ fn lock_held_by_another_process() {
     assert!(child.wait().unwrap().success());
     assert!(s.installed().contains("P:b\n"));
 }
+
+/// A package file given on the command line is trusted only through its own signature: one
+/// signed by a key the root does not trust is refused (nothing of it is left, world and the
+/// database keep what the earlier packages of the same commit did), and accepted with
+/// `--allow-untrusted`. A progress bar is drawn on stderr only when asked for.
+#[test]
+fn local_package_files_and_progress() {
+    let s = Setup::new();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let stranger = SigningKey::generate("stranger-1.rsa.pub", 1024, &mut rng).unwrap();
+    let mut info = PackageInfo::new("loose", "2-r0");
+    info.arch = Some(arch().to_owned());
+    let mut b = PackageBuilder::new(info);
+    b.add_file("usr/share/loose/f", 0o644, "loose\n").unwrap();
+    b.sign_with(&stranger, SignatureAlgorithm::RsaSha256);
+    let file = tmp.path().join("loose-2-r0.apk");
+    b.write(fs::File::create(&file).unwrap()).unwrap();
+    let file = file.display().to_string();
+
+    let out = s.apk(&format!("--initdb add a {file}"));
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("loose-2-r0: package is not trusted"),
+        "{stderr}"
+    );
+    assert!(!s.root.join("usr/share/loose").exists());
+    // `a` came first in the changeset and stays, recorded; the new world was not written.
+    assert!(s.root.join("usr/share/a/f").exists());
+    assert!(s.record("a").contains("F:usr/share/a"));
+    assert_eq!(
+        fs::read_to_string(s.root.join("etc/apk/world")).unwrap(),
+        "\n"
+    );
+    assert!(!s.root.join("lib/apk/db/apk-rs.journal").exists());
+
+    let out = s.apk(&format!("--allow-untrusted --progress add a {file}"));
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(s.record("loose").contains("R:f"));
+    assert_eq!(
+        fs::read_to_string(s.root.join("etc/apk/world")).unwrap(),
+        "a\nloose=2-r0\n"
+    );
+    assert!(stderr.contains("] 100%"), "{stderr:?}");
+    assert!(stderr.ends_with("\r\x1b[K"), "{stderr:?}");
+    let out = s.apk("del loose");
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(
+        stderr.is_empty(),
+        "no progress bar unless asked: {stderr:?}"
+    );
+    assert!(!s.root.join("usr/share/loose").exists());
+}

@@ -724,6 +724,12 @@ impl Database {
     /// Write the installed database, world, triggers and scripts atomically (each file as
     /// `*.new`, fsync, rename).
     pub fn write(&mut self) -> io::Result<()> {
+        self.write_files(true)
+    }
+
+    /// [`write`](Self::write), optionally leaving `etc/apk/world` as it is on disk (after a
+    /// failed commit, which records the packages it handled but not its new world).
+    pub(crate) fn write_files(&mut self, with_world: bool) -> io::Result<()> {
         let mut packages = std::mem::take(&mut self.installed.packages);
         packages.sort_by(|a, b| a.name.cmp(&b.name));
         self.installed.packages = packages;
@@ -742,10 +748,12 @@ impl Database {
             &self.root.join(layout::TRIGGERS),
             self.triggers.write().as_bytes(),
         )?;
-        write_atomic(
-            &self.root.join(layout::WORLD),
-            write_world(&self.world).as_bytes(),
-        )?;
+        if with_world {
+            write_atomic(
+                &self.root.join(layout::WORLD),
+                write_world(&self.world).as_bytes(),
+            )?;
+        }
         Ok(())
     }
 

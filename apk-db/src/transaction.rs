@@ -223,8 +223,10 @@ pub struct Transaction<'db> {
 /// Where a package comes from.
 #[derive(Debug, Clone)]
 enum Source {
-    /// A file on this machine.
+    /// A file of a local repository (trusted through the signed index).
     Local(PathBuf),
+    /// A package file given on the command line: trusted only through its own signature.
+    File(PathBuf),
     /// A URL, fetched (through the cache when there is one).
     Remote(String),
     /// A made-up package without files (`add -t`).
@@ -263,7 +265,7 @@ impl<'db> Transaction<'db> {
         for (info, file) in &self.extra {
             if info.name == change.name && info.version == new.version && same_identity(info) {
                 let src = match file {
-                    Some(f) => Source::Local(f.clone()),
+                    Some(f) => Source::File(f.clone()),
                     None => Source::Virtual,
                 };
                 return Ok((info.clone(), src));
@@ -349,7 +351,10 @@ impl<'db> Transaction<'db> {
         let fresh = |c: &Change, pkg: &Option<(PackageInfo, Source)>| {
             c.kind == ChangeKind::Install
                 && !installed_before.contains(&c.name)
-                && matches!(pkg, Some((_, Source::Local(_) | Source::Remote(_))))
+                && matches!(
+                    pkg,
+                    Some((_, Source::Local(_) | Source::File(_) | Source::Remote(_)))
+                )
         };
         // Progress: bytes of package files processed, out of all the changeset fetches.
         let progress_total: u64 = plan
@@ -360,7 +365,7 @@ impl<'db> Transaction<'db> {
         let ctx = Ctx::new(run.db);
         // How many packages are prepared ahead at once: one per core.
         let window = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
-        std::thread::scope(|scope| -> Result<(), CommitError> {
+        let applied = std::thread::scope(|scope| -> Result<(), CommitError> {
             type Ahead<'s> = std::thread::ScopedJoinHandle<'s, Result<Prepared, CommitError>>;
             let mut ahead: std::collections::VecDeque<(usize, Ahead<'_>)> = Default::default();
             let mut next_spawn = 0;
@@ -429,7 +434,16 @@ impl<'db> Transaction<'db> {
                 }
             }
             Ok(())
-        })?;
+        });
+        if let Err(e) = applied {
+            // The commit stops here. What was done so far is recorded (world stays as it
+            // was), so the files on disk and the database agree without waiting for a
+            // recovery; the package that failed left nothing behind.
+            if run.db.write_files(false).is_ok() {
+                run.journal_end();
+            }
+            return Err(e);
+        }
         run.run_triggers();
         run.db.world = world;
         run.db.write().map_err(|source| CommitError::Io {
@@ -474,6 +488,8 @@ struct Prepared {
     scripts: Vec<(ScriptKind, Vec<u8>)>,
     triggers: Vec<String>,
     staged: Option<StagedPackage>,
+    /// Whether the package's own signature must be checked (no signed index vouches for it).
+    check_signature: bool,
 }
 
 impl Ctx {
@@ -490,7 +506,7 @@ impl Ctx {
     fn open_source(&self, info: &PackageInfo, src: &Source) -> Result<PackageStream, CommitError> {
         let package = format!("{}-{}", info.name, info.version);
         match src {
-            Source::Local(path) => {
+            Source::Local(path) | Source::File(path) => {
                 let f = fs::File::open(path).map_err(|source| CommitError::Io {
                     path: path.clone(),
                     source,
@@ -538,12 +554,14 @@ impl Ctx {
         // carries them, and file takeovers and the `r:`/`q:` record depend on them.
         info.replaces = reader.info().replaces.clone();
         info.replaces_priority = reader.info().replaces_priority;
+        let check_signature = info.identity.is_none() || matches!(src, Source::File(_));
         Ok(Prepared {
             info,
             reader,
             scripts,
             triggers,
             staged: None,
+            check_signature,
         })
     }
 
@@ -551,7 +569,7 @@ impl Ctx {
     fn stage(&self, p: &mut Prepared) -> Result<(), CommitError> {
         let mut extractor = Extractor::new();
         extractor.allow_devices(rustix::process::geteuid().is_root());
-        if p.info.identity.is_none() && !self.allow_untrusted {
+        if p.check_signature && !self.allow_untrusted {
             extractor.trusted_keys(Some(self.keys.clone()));
         }
         let staged =

@@ -84,9 +84,6 @@ struct InstalledEntry {
 pub(crate) struct DbHandle {
     db: Database,
     read_only: bool,
-    /// Set when a commit failed after it started changing the root; the handle then refuses
-    /// further commits (opening the root again repairs it from the journal).
-    poisoned: bool,
     /// Lines apk prints before its first solve after opening (repairs of an interrupted
     /// transaction); they go to the first commit's transcript or report.
     notes: Vec<String>,
@@ -175,7 +172,6 @@ impl DbHandle {
         let mut handle = DbHandle {
             db,
             read_only,
-            poisoned: false,
             notes,
             installed: Vec::new(),
             world: Vec::new(),
@@ -229,9 +225,6 @@ impl DbHandle {
     /// changes; returns apk's transcript and summary.
     fn commit(&mut self, flags: u32) -> Result<CommitResultHandle, Error> {
         let simulate = flags & APK_COMMIT_SIMULATE != 0;
-        if self.poisoned {
-            return Err(Error::CommitAfterFailure);
-        }
         if self.read_only && !simulate {
             return Err(Error::ReadOnly);
         }
@@ -291,14 +284,9 @@ impl DbHandle {
                     packages: summary.packages,
                 })
             }
-            Err(error) => {
-                // Only a package missing from every repository is found before anything is
-                // touched; after any other failure the root needs the journal's repair.
-                if !matches!(error, ::apk_db::CommitError::NotFound { .. }) {
-                    self.poisoned = true;
-                }
-                Err(Error::from(error))
-            }
+            // A failed commit records what it completed before the failure (the root and
+            // the database agree); the handle stays usable.
+            Err(error) => Err(Error::from(error)),
         }
     }
 }
@@ -466,9 +454,9 @@ impl apk_db {
     /// * `APK_RESULT_COMMIT`: a package to install is in no loaded repository (nothing
     ///   changed), or could not be fetched; `APK_RESULT_PACKAGE` (a package is malformed),
     ///   `APK_RESULT_BAD_SIGNATURE` (a package is not the one its signed index describes) or
-    ///   `APK_RESULT_IO`. After these, except a missing package, the commit stopped part way:
-    ///   the handle refuses further commits with `APK_RESULT_COMMIT`; free it and open the
-    ///   root again, which completes the interrupted work from its journal.
+    ///   `APK_RESULT_IO`. The commit stopped at that package: the packages handled before it
+    ///   stay installed and recorded, the failed one left nothing behind, world on disk is
+    ///   unchanged (the handle's world keeps the entries added), and the handle stays usable.
     ///
     /// `*result_out` is written only on success.
     #[unsafe(no_mangle)]

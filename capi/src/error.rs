@@ -255,7 +255,6 @@ error_enum! {
         ConflictingFlags(&'static str),
         ReadOnly,
         Unsatisfiable(String),
-        CommitAfterFailure,
     }
     from {
         Version(ParseVersionError),
@@ -380,12 +379,6 @@ pub(crate) fn map_error(error: Error) -> apk_result {
         ),
         // apk's report as apk prints it.
         Error::Unsatisfiable(report) => (R::Unsatisfiable, report),
-        Error::CommitAfterFailure => (
-            R::Commit,
-            "an earlier commit on this handle failed part way; free it and open the database \
-             again to complete the interrupted work"
-                .to_owned(),
-        ),
         Error::Open(e) => {
             let code = match &e {
                 OpenError::NoDatabase { .. } => R::NoDatabase,
