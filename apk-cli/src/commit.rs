@@ -93,6 +93,8 @@ struct Globals {
     cache_max_age: Option<u64>,
     /// `--progress` / `--no-progress`; default: when stderr is a terminal.
     progress: Option<bool>,
+    /// `--no-commit-hooks`.
+    no_commit_hooks: bool,
 }
 
 fn split_globals(args: &[String]) -> anyhow::Result<(Globals, Vec<String>)> {
@@ -149,9 +151,9 @@ fn split_globals(args: &[String]) -> anyhow::Result<(Globals, Vec<String>)> {
             "-q" | "--quiet" => g.quiet += 1,
             "--progress" => g.progress = Some(true),
             "--no-progress" => g.progress = Some(false),
+            "--no-commit-hooks" => g.no_commit_hooks = true,
             "--interactive"
             | "-i"
-            | "--no-commit-hooks"
             | "--force-non-repository"
             | "--force-refresh"
             | "--force-old-apk"
@@ -310,6 +312,7 @@ pub fn run(
         c.purge = g.purge;
         c.force_overwrite = g.force_overwrite;
         c.clean_protected = g.clean_protected;
+        c.no_commit_hooks = g.no_commit_hooks;
         c
     };
     let quiet = g.quiet > 0;

@@ -302,3 +302,49 @@ fn local_package_files_and_progress() {
     );
     assert!(!s.root.join("usr/share/loose").exists());
 }
+
+/// Commit hooks run inside the root, before and after the commit, in name order; a failing
+/// `pre-commit` hook stops the commit before anything changes; `--no-commit-hooks` skips
+/// them.
+#[test]
+fn commit_hooks() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = Setup::new();
+    let hooks = s.root.join("etc/apk/commit_hooks.d");
+    fs::create_dir_all(&hooks).unwrap();
+    let hook = |name: &str, body: &str| {
+        let p = hooks.join(name);
+        fs::write(&p, body).unwrap();
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o755)).unwrap();
+    };
+    hook("10-log", "#!/bin/sh\necho \"${0##*/} $1\" >> /hooks.log\n");
+    hook("20-log", "#!/bin/sh\necho \"${0##*/} $1\" >> /hooks.log\n");
+    fs::write(hooks.join("30-not-executable"), "#!/bin/sh\nexit 1\n").unwrap();
+    let out = s.apk("--initdb add a");
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    assert_eq!(
+        fs::read_to_string(s.root.join("hooks.log")).unwrap(),
+        "10-log pre-commit\n20-log pre-commit\n10-log post-commit\n20-log post-commit\n"
+    );
+
+    hook(
+        "15-veto",
+        "#!/bin/sh\n[ \"$1\" = pre-commit ] && exit 1\nexit 0\n",
+    );
+    let out = s.apk("add b");
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("/etc/apk/commit_hooks.d/15-veto: pre-commit hook failed"),
+        "{stderr}"
+    );
+    assert!(!s.root.join("usr/share/b").exists());
+    assert_eq!(
+        fs::read_to_string(s.root.join("etc/apk/world")).unwrap(),
+        "a\n"
+    );
+
+    let out = s.apk("--no-commit-hooks add b");
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    assert!(s.root.join("usr/share/b/f").exists());
+}

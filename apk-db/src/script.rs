@@ -1,4 +1,4 @@
-//! Running package scripts inside the root.
+//! Running package scripts and commit hooks inside the root.
 //!
 //! The script is written to `ROOT/lib/apk/exec/<name>-<version>.<type>` and executed with
 //! `argv[0]` set to the script type, the environment reduced to `PATH` (plus apk-tools 3's
@@ -62,26 +62,45 @@ pub(crate) fn run_script(
         let _ = std::fs::remove_file(&host_path);
         return failed(format!("{}: {e}", host_path.display()));
     }
-    let is_slash = root.canonicalize().is_ok_and(|p| p == Path::new("/"));
-    let program = if is_slash {
-        host_path.clone()
-    } else {
-        Path::new("/").join(layout::EXEC).join(&file_name)
+    let inside = Path::new("/").join(layout::EXEC).join(&file_name);
+    let outcome = run_in_root(
+        root,
+        &inside,
+        kind.name(),
+        args,
+        &[("APK_SCRIPT", kind.name()), ("APK_PACKAGE", name)],
+    );
+    let _ = std::fs::remove_file(&host_path);
+    outcome
+}
+
+/// Run `program` (a path inside the root) with `argv[0]` set to `arg0`, the environment
+/// reduced to `PATH` plus `env`, chrooted into `root` unless it is `/`.
+pub(crate) fn run_in_root(
+    root: &Path,
+    program: &Path,
+    arg0: &str,
+    args: &[String],
+    env: &[(&str, &str)],
+) -> ScriptOutcome {
+    let failed = |message: String| ScriptOutcome::Failed {
+        output: Vec::new(),
+        message,
     };
-    let mut cmd = Command::new(&program);
-    cmd.arg0(kind.name())
+    let is_slash = root.canonicalize().is_ok_and(|p| p == Path::new("/"));
+    // Inside the root after chroot, and the same path on the host when the root is `/`.
+    let mut cmd = Command::new(program);
+    cmd.arg0(arg0)
         .args(args)
         .env_clear()
         .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-        .env("APK_SCRIPT", kind.name())
-        .env("APK_PACKAGE", name)
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     if !is_slash {
         use std::os::unix::ffi::OsStrExt;
         let Ok(croot) = std::ffi::CString::new(root.as_os_str().as_bytes()) else {
-            let _ = std::fs::remove_file(&host_path);
             return failed(format!("{}: not a valid path", root.display()));
         };
         let unprivileged = !rustix::process::geteuid().is_root();
@@ -100,9 +119,7 @@ pub(crate) fn run_script(
             });
         }
     }
-    let result = cmd.output();
-    let _ = std::fs::remove_file(&host_path);
-    match result {
+    match cmd.output() {
         Ok(out) => {
             let mut output = Vec::new();
             for stream in [&out.stdout, &out.stderr] {

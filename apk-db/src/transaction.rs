@@ -55,6 +55,9 @@ pub struct CommitOptions {
     pub clean_protected: bool,
     /// `--simulate`: print what would happen, touch nothing.
     pub simulate: bool,
+    /// `--no-commit-hooks`: do not run `etc/apk/commit_hooks.d/*` and
+    /// `lib/apk/commit_hooks.d/*`.
+    pub no_commit_hooks: bool,
 }
 
 /// What a commit reports as it goes; the command line prints these as apk-tools does.
@@ -175,6 +178,14 @@ pub enum CommitError {
         expected: String,
         /// From the file.
         found: String,
+    },
+    /// A `pre-commit` hook failed: nothing was changed.
+    #[error("{hook}: pre-commit hook failed: {message}")]
+    PreCommitHook {
+        /// The hook, as a path inside the root.
+        hook: String,
+        /// How it failed.
+        message: String,
     },
     /// A file system operation failed.
     #[error("{path}: {source}")]
@@ -337,6 +348,9 @@ impl<'db> Transaction<'db> {
         let world = self.world;
         let db = self.db;
         let mut run = Run::new(db, opts, report);
+        if !opts.no_commit_hooks {
+            run.commit_hooks("pre-commit")?;
+        }
         run.journal_begin(&world)?;
         // Two cores: while one package is placed, checked against the database and recorded,
         // the next one of a run of fresh installs is read, verified and extracted to
@@ -451,6 +465,10 @@ impl<'db> Transaction<'db> {
             source,
         })?;
         run.journal_end();
+        if !opts.no_commit_hooks {
+            // A failing post-commit hook is reported; the commit is done.
+            let _ = run.commit_hooks("post-commit");
+        }
         let installed_size = run
             .db
             .installed
@@ -759,6 +777,57 @@ impl<'a, 'r> Run<'a, 'r> {
     fn error(&mut self, msg: String) {
         self.errors += 1;
         (self.report)(Event::Error(msg));
+    }
+
+    /// Run the executables of `etc/apk/commit_hooks.d/` and `lib/apk/commit_hooks.d/` (by
+    /// name) with `stage` (`pre-commit` or `post-commit`), inside the root.
+    fn commit_hooks(&mut self, stage: &str) -> Result<(), CommitError> {
+        use std::os::unix::fs::PermissionsExt;
+        let root = self.root();
+        let mut hooks: Vec<(String, String)> = Vec::new();
+        for dir in ["etc/apk/commit_hooks.d", "lib/apk/commit_hooks.d"] {
+            let Ok(rd) = fs::read_dir(root.join(dir)) else {
+                continue;
+            };
+            for e in rd.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let executable = fs::metadata(e.path())
+                    .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
+                if executable && !name.starts_with('.') {
+                    hooks.push((name.clone(), format!("/{dir}/{name}")));
+                }
+            }
+        }
+        hooks.sort();
+        for (name, inside) in hooks {
+            let outcome = crate::script::run_in_root(
+                &root,
+                Path::new(&inside),
+                &name,
+                &[stage.to_owned()],
+                &[],
+            );
+            match outcome {
+                ScriptOutcome::Ok { output } => {
+                    for l in output {
+                        (self.report)(Event::ScriptOutput(l));
+                    }
+                }
+                ScriptOutcome::Failed { output, message } => {
+                    for l in output {
+                        (self.report)(Event::ScriptOutput(l));
+                    }
+                    if stage == "pre-commit" {
+                        return Err(CommitError::PreCommitHook {
+                            hook: inside,
+                            message,
+                        });
+                    }
+                    self.error(format!("{inside}: {stage} hook failed: {message}"));
+                }
+            }
+        }
+        Ok(())
     }
 
     fn journal_begin(&mut self, world: &[Dependency]) -> Result<(), CommitError> {

@@ -1,6 +1,7 @@
 //! End-to-end tests of the `apk-rs` binary: each test runs the built binary in a fresh
 //! temporary directory and compares its stdout, stderr and exit code.
 
+mod adbdump;
 mod help;
 mod mkpkg;
 mod pkgcmds;

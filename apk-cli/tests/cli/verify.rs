@@ -210,7 +210,8 @@ fn broken_and_unsupported_files_fail_with_a_message() {
          text.tar.gz: not a signed apk file (neither gzip nor ADB data)\n\
          empty.tar.gz: not a signed apk file (neither gzip nor ADB data)\n\
          missing.tar.gz: failed to read the file: No such file or directory (os error 2)\n\
-         v3.adb: v3 ADB file: verifying ADB packages and indexes is not supported yet\n\
+         v3.adb: invalid ADB file: corrupt deflate stream: unexpected end of the compressed \
+         data\n\
          package.apk: invalid package: malformed control stream: end-of-archive marker in the \
          control stream\n\
          signed.tar.gz: OK\n",
