@@ -1045,6 +1045,31 @@ fn init_layout(root: &Path, arch: Option<&str>) -> Result<(), OpenError> {
         }
         Ok(())
     };
+    // The device nodes scripts expect, as apk-tools creates them (only root may).
+    if rustix::process::geteuid().is_root() {
+        let dev = root.join("dev");
+        for (name, major, minor, mode) in [
+            ("null", 1, 3, 0o666),
+            ("zero", 1, 5, 0o666),
+            ("random", 1, 8, 0o666),
+            ("urandom", 1, 9, 0o666),
+            ("console", 5, 1, 0o600),
+        ] {
+            let path = dev.join(name);
+            if fs::symlink_metadata(&path).is_err() {
+                let _ = rustix::fs::mknodat(
+                    rustix::fs::CWD,
+                    &path,
+                    rustix::fs::FileType::CharacterDevice,
+                    rustix::fs::Mode::from_raw_mode(mode),
+                    rustix::fs::makedev(major, minor),
+                );
+                // Not narrowed by the umask.
+                use std::os::unix::fs::PermissionsExt;
+                let _ = fs::set_permissions(&path, fs::Permissions::from_mode(mode));
+            }
+        }
+    }
     create_if_missing(layout::INSTALLED, b"")?;
     create_if_missing(layout::WORLD, b"\n")?;
     create_if_missing(layout::TRIGGERS, b"")?;
