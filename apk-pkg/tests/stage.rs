@@ -665,3 +665,37 @@ fn a_tampered_file_fails_staging_without_leftovers() {
     assert!(!f.path("etc/bad").exists());
     f.assert_clean();
 }
+
+/// Temporary names left by an interrupted run (`.apk.` + 48 hex digits of SHA-256 over the
+/// package name, a NUL and the path) are replaced, whatever they hold.
+#[test]
+fn leftover_temporaries_of_an_interrupted_run_are_replaced() {
+    use sha2::{Digest as _, Sha256};
+    let f = Fixture::new();
+    let temp = |path: &str| {
+        let mut h = Sha256::new();
+        h.update(b"app\0");
+        h.update(path.as_bytes());
+        let hex: String = h.finalize()[..24]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        format!(".apk.{hex}")
+    };
+    let conf_tmp = format!("etc/{}", temp("etc/app.conf"));
+    let link_tmp = format!("usr/bin/{}", temp("usr/bin/link"));
+    f.put(&conf_tmp, b"half-written by a killed run");
+    f.put(&link_tmp, b"not a symlink");
+    let data = app_package();
+    let mut reader = PackageReader::new(&data[..]).expect("reads");
+    Extractor::new()
+        .extract(&mut reader, &f.dest())
+        .expect("extracts");
+    assert_eq!(std::fs::read(f.path("etc/app.conf")).unwrap(), APP_CONF);
+    assert_eq!(
+        std::fs::read_link(f.path("usr/bin/link")).unwrap(),
+        Path::new("app")
+    );
+    assert!(!f.path(&conf_tmp).exists());
+    assert!(std::fs::symlink_metadata(f.path(&link_tmp)).is_err());
+}
