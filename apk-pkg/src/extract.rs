@@ -59,6 +59,9 @@ use crate::reader::{
     VerifyPackageError, Xattr,
 };
 
+mod adb;
+pub use adb::AdbExtractSummary;
+
 /// The copy buffer size.
 const COPY_BUFFER: usize = 128 << 10;
 
@@ -73,6 +76,10 @@ pub enum ExtractError {
     /// The package's signature is not trusted (with [`Extractor::trusted_keys`]).
     #[error("package is not trusted")]
     Untrusted(#[source] VerifyPackageError),
+    /// A v3 (ADB) package is malformed, not trusted, or its contents do not match its hashes
+    /// ([`Extractor::extract_adb`]).
+    #[error("invalid or untrusted v3 package")]
+    Adb(#[from] apk_index::adb::AdbError),
     /// The destination cannot be opened.
     #[error("cannot open destination {}", path.display())]
     Destination {
@@ -982,6 +989,52 @@ struct Run<'a> {
     buf: Vec<u8>,
 }
 
+/// What staging needs from an entry, whatever the package format it comes from: a v2 tar
+/// entry ([`DataEntry`]) or a v3 file entry with its DATA block.
+trait EntrySource {
+    fn path(&self) -> &Path;
+    fn kind(&self) -> &EntryKind;
+    fn mode(&self) -> u32;
+    fn uid(&self) -> u64;
+    fn gid(&self) -> u64;
+    fn mtime(&self) -> u64;
+    fn xattrs(&self) -> &[Xattr];
+    /// A SHA-1-sized checksum the contents were already checked against (then staging does
+    /// not hash them again), or anything else.
+    fn checksum(&self) -> Option<Checksum>;
+    fn read_content(&mut self, buf: &mut [u8]) -> Result<usize, ReadPackageError>;
+}
+
+impl<R: BufRead> EntrySource for DataEntry<'_, R> {
+    fn path(&self) -> &Path {
+        DataEntry::path(self)
+    }
+    fn kind(&self) -> &EntryKind {
+        DataEntry::kind(self)
+    }
+    fn mode(&self) -> u32 {
+        DataEntry::mode(self)
+    }
+    fn uid(&self) -> u64 {
+        DataEntry::uid(self)
+    }
+    fn gid(&self) -> u64 {
+        DataEntry::gid(self)
+    }
+    fn mtime(&self) -> u64 {
+        DataEntry::mtime(self)
+    }
+    fn xattrs(&self) -> &[Xattr] {
+        DataEntry::xattrs(self)
+    }
+    fn checksum(&self) -> Option<Checksum> {
+        DataEntry::checksum(self)
+    }
+    fn read_content(&mut self, buf: &mut [u8]) -> Result<usize, ReadPackageError> {
+        DataEntry::read_content(self, buf)
+    }
+}
+
 /// The SHA-1 of `data` as a checksum.
 fn sha1_of(data: &[u8]) -> Checksum {
     Checksum::sha1(Sha1::digest(data).into())
@@ -1001,10 +1054,7 @@ impl Run<'_> {
         OsString::from(name)
     }
 
-    fn stage_entry<R: BufRead>(
-        &mut self,
-        entry: &mut DataEntry<'_, R>,
-    ) -> Result<(), ExtractError> {
+    fn stage_entry(&mut self, entry: &mut impl EntrySource) -> Result<(), ExtractError> {
         let path = entry.path().to_owned();
         let kind = entry.kind().clone();
         let is_dir = kind == EntryKind::Directory;
@@ -1291,9 +1341,9 @@ impl Run<'_> {
         Ok(())
     }
 
-    fn make_dir<R: BufRead>(
+    fn make_dir(
         &mut self,
-        entry: &DataEntry<'_, R>,
+        entry: &impl EntrySource,
         path: &Path,
         parent: &Path,
         name: &OsStr,

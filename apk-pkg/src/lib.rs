@@ -69,7 +69,8 @@ pub use builder::{
     AddEntryError, AddTreeError, BuildOptions, BuildPackageError, BuiltPackage, PackageBuilder,
 };
 pub use extract::{
-    ExtractError, ExtractSummary, Extractor, Placement, StagedEntry, StagedKind, StagedPackage,
+    AdbExtractSummary, ExtractError, ExtractSummary, Extractor, Placement, StagedEntry, StagedKind,
+    StagedPackage,
 };
 pub use index_builder::{IndexBuilder, IndexPackageError};
 pub use reader::{

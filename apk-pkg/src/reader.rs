@@ -1569,7 +1569,7 @@ fn parse_pkginfo_lenient(text: &[u8]) -> Result<PackageInfo, ReadPackageError> {
 /// Checks an archive path: relative, no `.`, `..` or empty components, no control characters,
 /// no component using the `.apk.` prefix reserved for temporary files.
 /// Returns the path without trailing slashes and whether there was one.
-fn validate_path(raw: &[u8]) -> Result<(PathBuf, bool), &'static str> {
+pub(crate) fn validate_path(raw: &[u8]) -> Result<(PathBuf, bool), &'static str> {
     if raw.is_empty() {
         return Err("empty path");
     }

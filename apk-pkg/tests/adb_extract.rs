@@ -1,0 +1,311 @@
+//! Extraction of apk v3 (ADB) packages: the apk-tools 3.0.6 sample (`$APK_CORPUS/apk3-made`,
+//! skipped with a note when `APK_CORPUS` is unset) and hand-built hostile packages.
+
+use std::fmt::Write as _;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use apk_index::KeySet;
+use apk_pkg::{ExtractError, Extractor};
+use sha2::{Digest, Sha256};
+
+fn apk3() -> Option<PathBuf> {
+    let Some(corpus) = std::env::var_os("APK_CORPUS") else {
+        eprintln!("APK_CORPUS is not set: skipping the v3 extraction corpus test");
+        return None;
+    };
+    let dir = PathBuf::from(corpus).join("apk3-made");
+    assert!(
+        dir.join("README.md").is_file(),
+        "APK_CORPUS is set but {} is not readable",
+        dir.display()
+    );
+    Some(dir)
+}
+
+/// `find . | sort` with type, mode, size and SHA-256, the format of
+/// `expected/hello3-extract-listing.txt`.
+fn listing(root: &Path) -> String {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let rel = format!("./{}", path.strip_prefix(root).unwrap().display());
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            let mode = meta.permissions().mode() & 0o7777;
+            let line = if meta.file_type().is_symlink() {
+                let target = std::fs::read_link(&path).unwrap();
+                format!("{rel} symlink {}", target.display())
+            } else if meta.is_dir() {
+                walk(root, &path, out);
+                format!("{rel} dir {mode:o}")
+            } else {
+                let data = std::fs::read(&path).unwrap();
+                let hash: String = Sha256::digest(&data)
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                format!("{rel} file {mode:o} {} {hash}", meta.size())
+            };
+            out.push((rel, line));
+        }
+    }
+    let mut lines = Vec::new();
+    walk(root, root, &mut lines);
+    lines.sort();
+    lines.into_iter().fold(String::new(), |mut s, (_, l)| {
+        let _ = writeln!(s, "{l}");
+        s
+    })
+}
+
+fn extractor() -> Extractor {
+    let mut e = Extractor::new();
+    e.preserve_owner(false);
+    e
+}
+
+#[test]
+fn hello3_extracts_exactly_as_apk_tools_does() {
+    let Some(dir) = apk3() else { return };
+    let mut keys = KeySet::new();
+    keys.add_pem(
+        "test.pub",
+        &std::fs::read(dir.join("keys/test@example-1.rsa.pub")).unwrap(),
+    )
+    .unwrap();
+    let expected =
+        std::fs::read_to_string(dir.join("expected/hello3-extract-listing.txt")).unwrap();
+    for f in [
+        "x86_64/hello3-1.0-r0.apk",
+        "variants/hello3-zstd.apk",
+        "variants/hello3-uncompressed.apk",
+    ] {
+        let data = std::fs::read(dir.join(f)).unwrap();
+        let dest = tempfile::tempdir().unwrap();
+        let mut e = extractor();
+        e.trusted_keys(Some(keys.clone()));
+        let summary = e.extract_adb(&data, dest.path()).unwrap();
+        assert_eq!(summary.verified_by.as_deref(), Some("test.pub"));
+        assert_eq!((summary.files, summary.symlinks), (3, 1), "{f}");
+        assert_eq!(listing(dest.path()), expected, "{f}");
+    }
+
+    // Unsigned: refused with keys, and nothing is written.
+    let data = std::fs::read(dir.join("variants/hello3-unsigned.apk")).unwrap();
+    let dest = tempfile::tempdir().unwrap();
+    let mut e = extractor();
+    e.trusted_keys(Some(keys.clone()));
+    assert!(matches!(
+        e.extract_adb(&data, dest.path()),
+        Err(ExtractError::Adb(_))
+    ));
+    assert_eq!(listing(dest.path()), "");
+    // Without keys it extracts.
+    extractor().extract_adb(&data, dest.path()).unwrap();
+    assert_eq!(listing(dest.path()), expected);
+
+    // Changed contents: refused before anything is written.
+    let mut data = std::fs::read(dir.join("variants/hello3-uncompressed.apk")).unwrap();
+    let last = data.len() - 100;
+    data[last] ^= 1;
+    let dest = tempfile::tempdir().unwrap();
+    assert!(extractor().extract_adb(&data, dest.path()).is_err());
+    assert_eq!(listing(dest.path()), "");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hand-built packages
+
+enum Spec<'a> {
+    Data(&'a [u8]),
+    Symlink(&'a str),
+    HardLink(&'a str),
+}
+
+/// A directory (`None`: the root) and its files.
+type DirSpec<'a> = (Option<&'a str>, Vec<(&'a str, Spec<'a>)>);
+
+/// An unsigned package with these directories and files.
+fn package(dirs: &[DirSpec<'_>]) -> Vec<u8> {
+    fn align(p: &mut Vec<u8>) {
+        while p.len() % 4 != 0 {
+            p.push(0);
+        }
+    }
+    fn blob(p: &mut Vec<u8>, bytes: &[u8]) -> u32 {
+        let at = p.len() as u32;
+        p.push(bytes.len() as u8);
+        p.extend_from_slice(bytes);
+        0x8000_0000 | at
+    }
+    fn vector(p: &mut Vec<u8>, slots: &[u32]) -> u32 {
+        align(p);
+        let at = p.len() as u32;
+        p.extend_from_slice(&(slots.len() as u32 + 1).to_le_bytes());
+        for s in slots {
+            p.extend_from_slice(&s.to_le_bytes());
+        }
+        0xE000_0000 | at
+    }
+    fn block(kind: u32, payload: &[u8]) -> Vec<u8> {
+        let raw = 4 + payload.len();
+        let mut out = ((kind << 30) | raw as u32).to_le_bytes().to_vec();
+        out.extend_from_slice(payload);
+        out.resize(raw.div_ceil(8) * 8, 0);
+        out
+    }
+    let mut p = vec![0u8; 8];
+    let name = blob(&mut p, b"evil");
+    let version = blob(&mut p, b"1-r0");
+    let info = vector(&mut p, &[name, version]);
+    let mut data = Vec::new();
+    let mut dir_words = Vec::new();
+    for (di, (dname, files)) in dirs.iter().enumerate() {
+        let mut file_words = Vec::new();
+        for (fi, (fname, spec)) in files.iter().enumerate() {
+            let n = blob(&mut p, fname.as_bytes());
+            let word = match spec {
+                Spec::Data(content) => {
+                    let hash = blob(&mut p, &Sha256::digest(content));
+                    let mut payload = ((di + 1) as u32).to_le_bytes().to_vec();
+                    payload.extend_from_slice(&((fi + 1) as u32).to_le_bytes());
+                    payload.extend_from_slice(content);
+                    data.extend_from_slice(&block(2, &payload));
+                    let size = 0x1000_0000 | content.len() as u32;
+                    vector(&mut p, &[n, 0, size, 0, hash])
+                }
+                Spec::Symlink(target) | Spec::HardLink(target) => {
+                    let bits: &[u8] = if matches!(spec, Spec::Symlink(_)) {
+                        b"\x00\xa0"
+                    } else {
+                        b"\x00\x80"
+                    };
+                    let t = blob(&mut p, &[bits, target.as_bytes()].concat());
+                    vector(&mut p, &[n, 0, 0x1000_0000 | target.len() as u32, 0, 0, t])
+                }
+            };
+            file_words.push(word);
+        }
+        let dn = dname.map_or(0, |d| blob(&mut p, d.as_bytes()));
+        let files = if file_words.is_empty() {
+            0
+        } else {
+            vector(&mut p, &file_words)
+        };
+        dir_words.push(vector(&mut p, &[dn, 0, files]));
+    }
+    let paths = vector(&mut p, &dir_words);
+    let root = vector(&mut p, &[info, paths]);
+    p[4..8].copy_from_slice(&root.to_le_bytes());
+    let mut stream = b"ADB.pckg".to_vec();
+    stream.extend_from_slice(&block(0, &p));
+    stream.extend_from_slice(&data);
+    stream
+}
+
+#[test]
+fn a_well_formed_hand_built_package_extracts() {
+    let pkg = package(&[
+        (None, vec![]),
+        (
+            Some("a"),
+            vec![("f", Spec::Data(b"hello")), ("l", Spec::Symlink("f"))],
+        ),
+        (Some("b"), vec![("h", Spec::HardLink("a/f"))]),
+    ]);
+    let dest = tempfile::tempdir().unwrap();
+    let summary = extractor().extract_adb(&pkg, dest.path()).unwrap();
+    assert_eq!(
+        (summary.files, summary.symlinks, summary.hardlinks),
+        (1, 1, 1)
+    );
+    assert_eq!(std::fs::read(dest.path().join("b/h")).unwrap(), b"hello");
+}
+
+#[test]
+fn escaping_paths_are_refused_and_nothing_is_left_behind() {
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "dot-dot directory",
+            package(&[(Some("../out"), vec![("f", Spec::Data(b"x"))])]),
+        ),
+        (
+            "absolute directory",
+            package(&[(Some("/etc"), vec![("f", Spec::Data(b"x"))])]),
+        ),
+        (
+            "slash in a name",
+            package(&[(Some("a"), vec![("../../f", Spec::Data(b"x"))])]),
+        ),
+        (
+            "dot-dot name",
+            package(&[(Some("a"), vec![("..", Spec::Data(b"x"))])]),
+        ),
+        (
+            "through a symlink",
+            package(&[
+                (Some("a"), vec![("l", Spec::Symlink("/tmp"))]),
+                (Some("a/l"), vec![("f", Spec::Data(b"x"))]),
+            ]),
+        ),
+        (
+            "hard link outside",
+            package(&[(Some("a"), vec![("h", Spec::HardLink("../../etc/passwd"))])]),
+        ),
+        (
+            "hard link to nothing earlier",
+            package(&[(
+                Some("a"),
+                vec![("h", Spec::HardLink("a/z")), ("z", Spec::Data(b"x"))],
+            )]),
+        ),
+        (
+            "reserved temporary name",
+            package(&[(Some("a"), vec![(".apk.0", Spec::Data(b"x"))])]),
+        ),
+    ];
+    for (what, pkg) in cases {
+        let outer = tempfile::tempdir().unwrap();
+        let dest = outer.path().join("dest");
+        std::fs::create_dir(&dest).unwrap();
+        let result = extractor().extract_adb(&pkg, &dest);
+        assert!(result.is_err(), "{what}: extracted");
+        // Nothing outside the destination, no file left at a final or temporary name.
+        assert_eq!(
+            listing(outer.path())
+                .lines()
+                .filter(|l| !l.contains(" dir "))
+                .count(),
+            0,
+            "{what}: {}",
+            listing(outer.path())
+        );
+    }
+}
+
+#[test]
+fn hostile_bytes_never_panic() {
+    let pkg = package(&[
+        (None, vec![]),
+        (
+            Some("a"),
+            vec![("f", Spec::Data(b"hello")), ("l", Spec::Symlink("f"))],
+        ),
+    ]);
+    let dest = tempfile::tempdir().unwrap();
+    let mut e = extractor();
+    e.overwrite(true);
+    for cut in 0..pkg.len() {
+        let _ = e.extract_adb(&pkg[..cut], dest.path());
+    }
+    let mut state = 0x1234_5678u32;
+    for _ in 0..2000 {
+        let mut d = pkg.clone();
+        for _ in 0..3 {
+            state = state.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            let pos = (state >> 8) as usize % d.len();
+            d[pos] ^= 1 << (state % 8);
+        }
+        let _ = e.extract_adb(&d, dest.path());
+    }
+}
