@@ -25,6 +25,10 @@
 //! remaining temporaries renamed, or its remaining files removed), and then temporaries of an
 //! extraction that had not reached `begin` are deleted. The database is then written and the
 //! journal removed. Scripts of the interrupted step do not run again; the repair says so.
+//!
+//! World is not journaled: after a crash it is the world from before the transaction (the
+//! command did not complete), while the packages and their files agree with each other at
+//! package granularity; the next command solves from that world and converges.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -62,7 +66,7 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
 
 impl Journal {
     /// Start a journal for a new transaction.
-    pub(crate) fn begin(root: &Path, _world: &[apk_index::Dependency]) -> io::Result<Journal> {
+    pub(crate) fn begin(root: &Path) -> io::Result<Journal> {
         let path = root.join(layout::JOURNAL);
         let mut file = OpenOptions::new()
             .create(true)
@@ -349,7 +353,7 @@ mod tests {
         rec.identity = None;
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("lib/apk/db")).unwrap();
-        let mut j = Journal::begin(dir.path(), &[]).unwrap();
+        let mut j = Journal::begin(dir.path()).unwrap();
         j.staging("a").unwrap();
         j.planned(
             &rec,
@@ -386,7 +390,7 @@ mod tests {
         };
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("lib/apk/db")).unwrap();
-        let mut j = Journal::begin(dir.path(), &[]).unwrap();
+        let mut j = Journal::begin(dir.path()).unwrap();
         // b is staged ahead while a is placed; then c while b is.
         j.staging("b").unwrap();
         j.staging("a").unwrap();

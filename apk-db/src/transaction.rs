@@ -351,7 +351,7 @@ impl<'db> Transaction<'db> {
         if !opts.no_commit_hooks {
             run.commit_hooks("pre-commit")?;
         }
-        run.journal_begin(&world)?;
+        run.journal_begin()?;
         // Two cores: while one package is placed, checked against the database and recorded,
         // the next one of a run of fresh installs is read, verified and extracted to
         // temporary names on another thread (unless a `pre-install` script must run first).
@@ -830,9 +830,9 @@ impl<'a, 'r> Run<'a, 'r> {
         Ok(())
     }
 
-    fn journal_begin(&mut self, world: &[Dependency]) -> Result<(), CommitError> {
+    fn journal_begin(&mut self) -> Result<(), CommitError> {
         let root = self.root();
-        let j = Journal::begin(&root, world).map_err(|source| CommitError::Io {
+        let j = Journal::begin(&root).map_err(|source| CommitError::Io {
             path: root.join(layout::JOURNAL),
             source,
         })?;
