@@ -352,6 +352,17 @@ impl Index {
         self.signed_by.as_deref()
     }
 
+    /// Sets the description and verifying key of an index loaded from another format (the
+    /// v3 reader in [`crate::adb`]).
+    pub(crate) fn set_source_info(
+        &mut self,
+        description: Option<String>,
+        signed_by: Option<String>,
+    ) {
+        self.description = description;
+        self.signed_by = signed_by;
+    }
+
     /// The version rules the index was read with.
     pub fn rules(&self) -> Rules {
         self.rules

@@ -40,6 +40,7 @@
 
 #![deny(missing_docs)]
 
+pub mod adb;
 pub mod archive;
 mod checksum;
 mod dependency;

@@ -109,6 +109,21 @@ impl NameTable {
         &self.arena[start as usize..(start + len) as usize]
     }
 
+    /// The name whose id has [`NameId::index`] `index`, if there is one: for users that keep
+    /// ids as plain integers in their own tables.
+    ///
+    /// ```
+    /// use apk_index::NameTable;
+    /// let mut names = NameTable::new();
+    /// let id = names.intern("musl");
+    /// assert_eq!(names.get_index(id.index()), Some("musl"));
+    /// assert_eq!(names.get_index(1), None);
+    /// ```
+    pub fn get_index(&self, index: usize) -> Option<&str> {
+        let &(start, len) = self.spans.get(index)?;
+        self.arena.get(start as usize..(start + len) as usize)
+    }
+
     /// How many distinct names there are.
     pub fn len(&self) -> usize {
         self.spans.len()

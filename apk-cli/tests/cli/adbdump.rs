@@ -84,3 +84,28 @@ fn adbdump_reports_broken_files() {
          ERROR: text.adb: not an ADB file (it starts with 68656c6c)\n"
     );
 }
+
+#[test]
+fn extract_writes_v3_packages() {
+    let Some(dir) = apk3() else { return };
+    let work = Dir::new();
+    let pkg = dir.join("x86_64/hello3-1.0-r0.apk");
+    let keys = dir.join("keys").into_os_string();
+    let out = work.apk([
+        "-v".into(),
+        "extract".into(),
+        "--keys-dir".into(),
+        keys,
+        "--destination".into(),
+        "out".into(),
+        pkg.clone().into_os_string(),
+    ]);
+    out.assert(
+        0,
+        &format!("{}: 3 files, 9 directories, 1 symlinks\n", pkg.display()),
+    );
+    assert_eq!(
+        std::fs::read_link(work.join("out/usr/bin/hi3")).expect("a symlink"),
+        std::path::Path::new("hello3")
+    );
+}
