@@ -462,6 +462,10 @@ typedef struct apk_package apk_package;
  * signatures are available at once; the file tree (the data part) is read later, once, by
  * `apk_package_file_extract`. The file stays open until `apk_package_file_free`.
  *
+ * apk v3 packages (files starting with `ADB`, any compression) are opened by the same
+ * functions: they are read whole at open, their metadata comes from the package's info, and
+ * their signatures are matched by key id (see `apk_package_file_signature_key_name`).
+ *
  * String getters return `apk_str` views (NOT NUL-terminated) valid until
  * `apk_package_file_free`; a NULL `pkg` gives `{ NULL, 0 }`, 0 or
  * `APK_RESULT_NULL_PARAMETER`. Functions taking a `const apk_package_file *` only read it
@@ -937,9 +941,9 @@ void apk_index_free(struct apk_index *index);
 size_t apk_index_len(const struct apk_index *index);
 
 /**
- * Like `apk_index_load_file`, for an `APKINDEX.tar.gz` already in memory: `len` bytes at
- * `data`. The bytes are not needed after the call. Same results, except that there is
- * no `APK_RESULT_IO`.
+ * Like `apk_index_load_file`, for an `APKINDEX.tar.gz` (or a v3 `Packages.adb`, starting
+ * with `ADB`) already in memory: `len` bytes at `data`. The bytes are not needed after
+ * the call. Same results, except that there is no `APK_RESULT_IO`.
  */
 apk_result apk_index_load_buffer(const uint8_t *data,
                                  size_t len,
@@ -952,6 +956,13 @@ apk_result apk_index_load_buffer(const uint8_t *data,
  * `rules` (an `apk_rules` value). If `keys` is not NULL the signature is verified against
  * it first; with NULL no verification is done. The new index is stored in `*index_out`;
  * the caller frees it with `apk_index_free`. `keys` may be freed afterwards.
+ *
+ * A v3 index (`Packages.adb`: a file starting with `ADB`, any compression) is loaded the
+ * same way. Its signatures name their keys by key id, so the file names of `keys` do not
+ * matter; `apk_index_signed_by` gives the file name the verifying key has in `keys`, and
+ * `apk_package_identity` the first 20 bytes of each entry's SHA-256 package hash, in the
+ * `Q1` form (what apk-tools 3 identifies packages by and records as `C:`). A malformed
+ * v3 index gives `APK_RESULT_ARCHIVE`.
  *
  * Records apk-tools would refuse to install (an invalid version, an unknown required
  * field) do not fail the load: such packages load and `apk_package_installable` returns
@@ -1271,7 +1282,8 @@ struct apk_str apk_package_file_name(const struct apk_package_file *pkg);
 
 /**
  * Opens the package file at `path` (NUL-terminated) and reads its signatures and
- * metadata. Nothing is verified yet: see `apk_package_file_verify`,
+ * metadata; a v3 package (starting with `ADB`) is read whole and its structure checked.
+ * Nothing is verified yet: see `apk_package_file_verify`,
  * `apk_package_file_extract` and `apk_package_file_check`. The new package is stored in
  * `*pkg_out`; the caller frees it with `apk_package_file_free`.
  *
@@ -1305,15 +1317,17 @@ size_t apk_package_file_provides_len(const struct apk_package_file *pkg);
 /**
  * The name of the key that made signature number `position` (in package order), i.e.
  * the file name its public key has in a key directory, such as
- * `alpine-devel@lists.alpinelinux.org-6165ee59.rsa.pub`. `{ NULL, 0 }` when `position`
- * is out of range or `pkg` is NULL.
+ * `alpine-devel@lists.alpinelinux.org-6165ee59.rsa.pub`. A v3 signature names its key by
+ * key id, not by file name: for a v3 package this is the key id as 32 lowercase hex
+ * digits (the first 16 bytes of SHA-512 over the key's PKCS#1 encoding). `{ NULL, 0 }`
+ * when `position` is out of range or `pkg` is NULL.
  */
 struct apk_str apk_package_file_signature_key_name(const struct apk_package_file *pkg,
                                                    size_t position);
 
 /**
  * The number of signatures (of supported algorithms) the package carries; 0 for an
- * unsigned package or a NULL `pkg`.
+ * unsigned package or a NULL `pkg`. For a v3 package: its version-0 signature blocks.
  */
 size_t apk_package_file_signatures_len(const struct apk_package_file *pkg);
 
@@ -1343,9 +1357,10 @@ apk_result apk_package_file_verify(const struct apk_package_file *pkg,
 struct apk_str apk_package_file_version(const struct apk_package_file *pkg);
 
 /**
- * Copies the `C:` package identity as text (`Q1` and base64 of a SHA-1, as in the index)
- * and a NUL into `buf` (`len` bytes), and its length without the NUL into `*out_len`. A
- * package without an identity gives the empty string.
+ * Copies the `C:` package identity as text (`Q1` and base64 of a SHA-1, as in the index;
+ * for an entry of a v3 index the first 20 bytes of its SHA-256 package hash, as apk-tools
+ * 3 records it) and a NUL into `buf` (`len` bytes), and its length without the NUL into
+ * `*out_len`. A package without an identity gives the empty string.
  *
  * Returns `APK_RESULT_NULL_PARAMETER` (`buf` may be NULL only when `len` is 0) or
  * `APK_RESULT_INSUFFICIENT_SIZE`: then `buf` is untouched and `*out_len` still receives

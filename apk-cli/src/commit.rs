@@ -437,8 +437,28 @@ fn print_split(text: &str, out: &mut impl Write, err: &mut impl Write) -> std::i
     Ok(())
 }
 
-/// The metadata and identity of a local `.apk` file.
+/// The metadata and identity of a local `.apk` file. A v3 (ADB) package is known by its own
+/// unique id, which is what apk-tools 3 records as `C:` for a package added from a file.
 fn read_local_package(path: &std::path::Path) -> anyhow::Result<PackageInfo> {
+    let mut magic = [0u8; 3];
+    let is_adb = std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+        .is_ok()
+        && &magic == b"ADB";
+    if is_adb {
+        let data = std::fs::read(path)
+            .with_context(|| format!("{}: cannot read the package", path.display()))?;
+        let package = apk_pkg::AdbPackage::new(data)
+            .with_context(|| format!("{}: not a valid package", path.display()))?;
+        let mut info = package.info().clone();
+        if info.identity.is_none() {
+            info.identity = apk_index::Checksum::from_digest(
+                &package.identity()[..20],
+                apk_index::ChecksumForm::Q1,
+            );
+        }
+        return Ok(info);
+    }
     let mut reader = apk_pkg::PackageReader::open(path)
         .with_context(|| format!("{}: not a valid package", path.display()))?;
     let mut info = reader.info().clone();

@@ -41,6 +41,7 @@ mod index;
 mod info;
 mod list;
 mod manifest;
+mod mkndx;
 mod mkpkg;
 mod policy;
 mod query;
@@ -136,8 +137,10 @@ enum Command {
     Extract(extract::Args),
     /// Build a (signed) repository index from package files.
     Index(index::Args),
-    /// Build a signed package from a file tree, metadata and scripts (v2 format).
+    /// Build a signed package from a file tree, metadata and scripts (v2 or v3 format).
     Mkpkg(mkpkg::Args),
+    /// Build a (signed) v3 repository index, Packages.adb, from package files.
+    Mkndx(mkndx::Args),
     /// Show installed packages, or details of packages.
     Info(info::Args),
     /// List packages matching patterns.
@@ -298,6 +301,7 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Extract(args) => extract::run(args, &global, &mut out)?,
         Command::Index(args) => index::run(args, &global, &mut out)?,
         Command::Mkpkg(args) => mkpkg::run(args, &global, &mut out)?,
+        Command::Mkndx(args) => mkndx::run(args, &global, &mut out)?,
         Command::Info(args) => info::run(args, &global, &mut out)?,
         Command::List(args) => list::run(args, &global, &mut out)?,
         Command::Search(args) => search::run(args, &global, &mut out)?,

@@ -20,12 +20,18 @@
 //!   `RSA256` or `RSA512`.
 //! * `-o FILE` is the output (default `NAME-VERSION.apk` in the current directory). The package
 //!   is written to `FILE.tmp` and renamed into place, so a failed build leaves no partial file.
-//! * `--format v2` (the default) writes the v2 format every apk-tools release installs; `v3` is
-//!   not supported yet.
+//! * `--format v2` (the default) writes the v2 format every apk-tools release installs;
+//!   `--format v3` writes apk-tools 3's ADB format, laid out as apk-tools 3's `mkpkg` lays it
+//!   out (the same inputs give the same ADB block, signature and DATA blocks). v3 packages
+//!   are signed with RSA PKCS#1 v1.5 over SHA-512 whatever `--sign-alg` says, and the key is
+//!   found by its key id, not its name.
+//! * `--compression ALG[:LEVEL]` (v3 only): `deflate` (the default, `ADBd`), `deflate:N`,
+//!   `zstd[:N]` or `none`, as apk-tools 3 takes it.
 //!
-//! Every tar entry's mtime is `SOURCE_DATE_EPOCH` when that is set, otherwise 0, so the same
-//! inputs always give the same bytes. Nothing is printed on success; with `-v` one line,
-//! `FILE: IDENTITY`.
+//! v2: every tar entry's mtime is `SOURCE_DATE_EPOCH` when that is set, otherwise 0, so the
+//! same inputs always give the same bytes. v3, as apk-tools 3: every file's mtime is
+//! `SOURCE_DATE_EPOCH` when that is set, otherwise the file's own. Nothing is printed on
+//! success; with `-v` one line, `FILE: IDENTITY`.
 
 use std::ffi::OsString;
 use std::fs;
@@ -34,6 +40,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, anyhow, bail};
+use apk_index::adb::Compression;
 use apk_index::keys::{SignatureAlgorithm, SigningKey};
 use apk_index::{Dependency, PackageInfo};
 use apk_pkg::{BuildOptions, PackageBuilder, ScriptKind};
@@ -66,7 +73,7 @@ pub const INFO_KEYS: [&str; 17] = [
 enum Format {
     /// apk-tools 2 packages: signature, control and data gzip members.
     V2,
-    /// apk-tools 3 ADB packages (not supported yet).
+    /// apk-tools 3 ADB packages.
     V3,
 }
 
@@ -113,6 +120,10 @@ pub struct Args {
         default_value = "v2"
     )]
     format: Format,
+
+    /// The compression of v3 packages: deflate (default), deflate:LEVEL, zstd, zstd:LEVEL or none.
+    #[arg(long = "compression", value_name = "ALG[:LEVEL]")]
+    compression: Option<String>,
 }
 
 /// The validated command line.
@@ -124,14 +135,21 @@ struct Config {
     keys: Vec<SigningKey>,
     sign_alg: SignatureAlgorithm,
     output: PathBuf,
-    mtime: u64,
+    /// `SOURCE_DATE_EPOCH`, when set.
+    mtime: Option<u64>,
+    format: Format,
+    compression: Compression,
 }
 
 impl Config {
     fn from_args(args: Args) -> anyhow::Result<Config> {
-        if args.format == Format::V3 {
-            bail!("package format v3 is not supported yet; use --format v2");
-        }
+        let compression = match (&args.compression, args.format) {
+            (None, _) => Compression::Deflate,
+            (Some(_), Format::V2) => {
+                bail!("--compression applies to --format v3 only (v2 packages are gzip)")
+            }
+            (Some(spec), Format::V3) => spec.parse()?,
+        };
         let info = parse_info(&args.info)?;
         let mut scripts = Vec::new();
         for spec in &args.scripts {
@@ -164,11 +182,15 @@ impl Config {
             .output
             .unwrap_or_else(|| PathBuf::from(format!("{}-{}.apk", info.name, info.version)));
         let mtime = match std::env::var_os("SOURCE_DATE_EPOCH") {
-            None => 0,
-            Some(value) => value
-                .to_str()
-                .and_then(|v| v.trim().parse().ok())
-                .ok_or_else(|| anyhow!("SOURCE_DATE_EPOCH {value:?} is not a number of seconds"))?,
+            None => None,
+            Some(value) => Some(
+                value
+                    .to_str()
+                    .and_then(|v| v.trim().parse().ok())
+                    .ok_or_else(|| {
+                        anyhow!("SOURCE_DATE_EPOCH {value:?} is not a number of seconds")
+                    })?,
+            ),
         };
         Ok(Config {
             info,
@@ -179,6 +201,8 @@ impl Config {
             sign_alg,
             output,
             mtime,
+            format: args.format,
+            compression,
         })
     }
 }
@@ -256,7 +280,10 @@ fn parse_info(items: &[String]) -> anyhow::Result<PackageInfo> {
 pub fn run(args: Args, global: &Global, out: &mut impl Write) -> anyhow::Result<ExitCode> {
     let config = Config::from_args(args)?;
     let mut options = BuildOptions::default();
-    options.mtime = config.mtime;
+    options.mtime = config.mtime.unwrap_or(0);
+    // apk-tools 3 records each file's own mtime unless SOURCE_DATE_EPOCH is set.
+    options.keep_tree_mtimes = config.format == Format::V3 && config.mtime.is_none();
+    options.adb_compression = config.compression;
     // Keep the temporary data member next to the output, not in a possibly small /tmp.
     let out_dir = match config.output.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
@@ -276,9 +303,15 @@ pub fn run(args: Args, global: &Global, out: &mut impl Write) -> anyhow::Result<
         builder.sign_with(key, config.sign_alg);
     }
 
-    let built = write_atomically(&config.output, |file| Ok(builder.write(file)?))?;
+    let identity = match config.format {
+        Format::V2 => write_atomically(&config.output, |file| Ok(builder.write(file)?.identity))?,
+        Format::V3 => write_atomically(&config.output, |file| {
+            let built = builder.write_v3(file)?;
+            built.info.identity.ok_or_else(|| anyhow!("no identity"))
+        })?,
+    };
     if global.verbosity > 0 {
-        writeln!(out, "{}: {}", config.output.display(), built.identity)?;
+        writeln!(out, "{}: {}", config.output.display(), identity)?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -559,6 +559,10 @@ impl Database {
     /// (refreshed when older than the maximum age, or always with `update`). Each index is
     /// verified against the trusted keys unless `--allow-untrusted`. A repository that
     /// fails is kept with its error (apk goes on without it).
+    ///
+    /// Indexes are `APKINDEX.tar.gz` (v2, keys matched by file name) or, recognised by their
+    /// `ADB` magic, v3 `Packages.adb` files (the `v3 URL` and `ndx URL` repository lines and
+    /// URLs ending in `.adb`; keys matched by key id, their file names do not matter).
     pub fn load_indexes(&mut self, update: bool) {
         let arch = self.arches[0].clone();
         let mut loaded = Vec::new();
@@ -638,16 +642,22 @@ impl Database {
                 .fetch_bytes(url)
                 .map_err(|e: FetchError| e.to_string())?,
         };
-        Index::from_archive_bytes(&bytes, keys, &opts).map_err(|e| {
+        fn describe(url: &str, e: &dyn std::error::Error) -> String {
             let mut msg = format!("{url}: {e}");
-            let mut src = std::error::Error::source(&e);
+            let mut src = e.source();
             while let Some(s) = src {
                 msg.push_str(": ");
                 msg.push_str(&s.to_string());
                 src = s.source();
             }
             msg
-        })
+        }
+        // A v3 index (`Packages.adb`, any compression) is known by its magic, whatever the
+        // repository line says; its signature is matched by key id.
+        if bytes.starts_with(b"ADB") {
+            return Index::from_adb_bytes(&bytes, keys, &opts).map_err(|e| describe(url, &e));
+        }
+        Index::from_archive_bytes(&bytes, keys, &opts).map_err(|e| describe(url, &e))
     }
 
     /// The loaded indexes as the solver's repositories, in order, with their tags.
@@ -989,7 +999,10 @@ impl Database {
                     Protection::Protected | Protection::Always
                 );
                 if protected {
-                    let disk = crate::transaction::disk_checksum(&full);
+                    let disk = crate::transaction::disk_checksum(
+                        &full,
+                        crate::transaction::truncated_sha256(pkg),
+                    );
                     if disk.is_some() && disk.as_ref() != f.checksum.as_ref() {
                         continue;
                     }

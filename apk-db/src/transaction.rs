@@ -12,6 +12,14 @@
 //! * **purge**: `pre-deinstall`, remove the files (a changed protected file stays unless
 //!   `--purge`), remove directories no package owns any more, `post-deinstall`.
 //!
+//! A v3 (ADB) package, known by its `ADB` magic, takes the same path through
+//! [`apk_pkg::AdbPackage`] and [`apk_pkg::Extractor::stage_adb`]: it is read whole, checked
+//! against the full SHA-256 of its index entry before anything is written (a match
+//! authenticates it without a package signature, as in apk-tools 3; a 20-byte or missing
+//! index hash, or a file given on the command line, needs the package's own signature), and
+//! recorded as apk-tools 3 records it: `C:` the first 20 bytes of the identity (for a file
+//! given on the command line, its own unique id), `f:S`, and `sha256-160` `Z:` values.
+//!
 //! Then the triggers run, once each, with the directories they match, and the database is
 //! written once, atomically. A [journal](crate::journal) written as the work goes lets the
 //! next open repair a root after a crash at any point.
@@ -21,10 +29,12 @@ use std::ffi::OsString;
 use std::fs;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use apk_index::{Acl, Checksum, Dependency, InstalledDir, InstalledFile, PackageInfo};
 use apk_pkg::{
-    Extractor, PackageReader, Placement, ScriptKind, StagedEntry, StagedKind, StagedPackage,
+    AdbPackage, Extractor, PackageReader, Placement, ScriptKind, StagedAdbPackage, StagedEntry,
+    StagedKind, StagedPackage,
 };
 use apk_solver::{Change, ChangeKind, Changeset};
 use sha1::{Digest, Sha1};
@@ -231,6 +241,10 @@ pub struct Transaction<'db> {
     extra: Vec<(PackageInfo, Option<PathBuf>)>,
 }
 
+/// A package to install: its record, where it comes from, and, from a v3 index, the full
+/// `hashes` of its entry (the SHA-256 of the package's ADB payload, which authenticates it).
+type Located = (PackageInfo, Source, Option<Arc<[u8]>>);
+
 /// Where a package comes from.
 #[derive(Debug, Clone)]
 enum Source {
@@ -262,7 +276,7 @@ impl<'db> Transaction<'db> {
         self
     }
 
-    fn locate(&self, change: &Change) -> Result<(PackageInfo, Source), CommitError> {
+    fn locate(&self, change: &Change) -> Result<Located, CommitError> {
         let Some(new) = &change.new else {
             return Err(CommitError::NotFound {
                 name: change.name.clone(),
@@ -279,13 +293,13 @@ impl<'db> Transaction<'db> {
                     Some(f) => Source::File(f.clone()),
                     None => Source::Virtual,
                 };
-                return Ok((info.clone(), src));
+                return Ok((info.clone(), src, None));
             }
         }
         let arch = self.db.arches[0].clone();
         for l in &self.db.loaded {
             let Some(index) = &l.index else { continue };
-            for p in index.packages() {
+            for (i, p) in index.packages().enumerate() {
                 if p.name() != change.name || p.version() != new.version {
                     continue;
                 }
@@ -303,7 +317,7 @@ impl<'db> Transaction<'db> {
                 } else {
                     Source::Remote(url)
                 };
-                return Ok((info, src));
+                return Ok((info, src, index.adb_hashes(i).map(Arc::from)));
             }
         }
         // An installed package being reinstalled from nowhere keeps its record.
@@ -341,8 +355,7 @@ impl<'db> Transaction<'db> {
             if matches!(c.kind, ChangeKind::Purge | ChangeKind::UpdatePinning) {
                 plan.push((c.clone(), None));
             } else {
-                let (info, src) = self.locate(c)?;
-                plan.push((c.clone(), Some((info, src))));
+                plan.push((c.clone(), Some(self.locate(c)?)));
             }
         }
         let world = self.world;
@@ -362,18 +375,18 @@ impl<'db> Transaction<'db> {
             .iter()
             .map(|p| p.name.clone())
             .collect();
-        let fresh = |c: &Change, pkg: &Option<(PackageInfo, Source)>| {
+        let fresh = |c: &Change, pkg: &Option<Located>| {
             c.kind == ChangeKind::Install
                 && !installed_before.contains(&c.name)
                 && matches!(
                     pkg,
-                    Some((_, Source::Local(_) | Source::File(_) | Source::Remote(_)))
+                    Some((_, Source::Local(_) | Source::File(_) | Source::Remote(_), _))
                 )
         };
         // Progress: bytes of package files processed, out of all the changeset fetches.
         let progress_total: u64 = plan
             .iter()
-            .filter_map(|(_, p)| p.as_ref().map(|(info, _)| info.size))
+            .filter_map(|(_, p)| p.as_ref().map(|(info, _, _)| info.size))
             .sum();
         let mut progress_done = 0u64;
         let ctx = Ctx::new(run.db);
@@ -408,16 +421,16 @@ impl<'db> Transaction<'db> {
                         let Some((next_change, next_pkg)) = plan.get(next_spawn) else {
                             break;
                         };
-                        let Some((next_info, next_src)) = next_pkg else {
+                        let Some(next) = next_pkg else {
                             break;
                         };
                         if !fresh(next_change, next_pkg) {
                             break;
                         }
-                        run.journal(|j| j.staging(&next_info.name))?;
-                        let (info, src) = (next_info.clone(), next_src.clone());
+                        run.journal(|j| j.staging(&next.0.name))?;
+                        let next = next.clone();
                         let ctx = &ctx;
-                        let handle = scope.spawn(move || ctx.prepare_ahead(info, &src));
+                        let handle = scope.spawn(move || ctx.prepare_ahead(next));
                         ahead.push_back((next_spawn, handle));
                         next_spawn += 1;
                     }
@@ -436,9 +449,9 @@ impl<'db> Transaction<'db> {
                             p.repository_tag = tag;
                         }
                     }
-                    (_, Some((info, src))) => {
-                        run.install(info.clone(), src.clone(), prepared)?;
-                        progress_done += info.size;
+                    (_, Some(located)) => {
+                        run.install(located.clone(), prepared)?;
+                        progress_done += located.0.size;
                         (run.report)(Event::Progress {
                             done: progress_done,
                             total: progress_total,
@@ -502,13 +515,58 @@ type PackageStream = Box<dyn BufRead + Send>;
 /// A package whose control part has been read (and possibly its data staged).
 struct Prepared {
     info: PackageInfo,
-    reader: PackageReader<PackageStream>,
+    body: Body,
     scripts: Vec<(ScriptKind, Vec<u8>)>,
     triggers: Vec<String>,
-    staged: Option<StagedPackage>,
+    staged: Option<Staged>,
     /// Whether the package's own signature must be checked (no signed index vouches for it).
     check_signature: bool,
+    /// The full `hashes` of the package's v3 index entry.
+    index_hash: Option<Arc<[u8]>>,
+    /// Whether the package is a file given on the command line.
+    from_file: bool,
 }
+
+/// A package file, v2 (read as it streams) or v3 (ADB, read whole).
+enum Body {
+    V2(Box<PackageReader<PackageStream>>),
+    V3(Box<AdbPackage>),
+}
+
+/// A package extracted to temporary names.
+enum Staged {
+    V2(StagedPackage),
+    V3(StagedAdbPackage),
+}
+
+impl Staged {
+    fn entries(&self) -> &[StagedEntry] {
+        match self {
+            Staged::V2(s) => s.entries(),
+            Staged::V3(s) => s.entries(),
+        }
+    }
+
+    fn abort(self) {
+        match self {
+            Staged::V2(s) => s.abort(),
+            Staged::V3(s) => s.abort(),
+        }
+    }
+
+    fn commit(
+        self,
+        decide: impl FnMut(&StagedEntry) -> Placement,
+    ) -> Result<(), apk_pkg::ExtractError> {
+        match self {
+            Staged::V2(s) => s.commit(decide).map(drop),
+            Staged::V3(s) => s.commit(decide).map(drop),
+        }
+    }
+}
+
+/// The most a v3 package file may hold, read whole into memory.
+const MAX_ADB_PACKAGE: u64 = 4 << 30;
 
 impl Ctx {
     fn new(db: &Database) -> Ctx {
@@ -558,58 +616,162 @@ impl Ctx {
         }
     }
 
-    /// Open the package and read its control part.
-    fn open(&self, mut info: PackageInfo, src: &Source) -> Result<Prepared, CommitError> {
+    /// Open the package and read its control part (a v3 package, recognised by its `ADB`
+    /// magic, is read and parsed whole).
+    fn open(&self, located: Located) -> Result<Prepared, CommitError> {
+        let (mut info, src, index_hash) = located;
         let package = format!("{}-{}", info.name, info.version);
-        let stream = self.open_source(&info, src)?;
-        let reader = PackageReader::new(stream).map_err(|e| CommitError::Package {
-            package,
-            message: chain(&e),
-        })?;
-        let scripts: Vec<(ScriptKind, Vec<u8>)> = reader.scripts().to_vec();
-        let triggers = reader.info().triggers.clone();
-        // Like triggers, replaces and its priority come only from `.PKGINFO`: an index never
-        // carries them, and file takeovers and the `r:`/`q:` record depend on them.
-        info.replaces = reader.info().replaces.clone();
-        info.replaces_priority = reader.info().replaces_priority;
-        let check_signature = info.identity.is_none() || matches!(src, Source::File(_));
+        let pkg_err = |e: &dyn std::error::Error| CommitError::Package {
+            package: package.clone(),
+            message: chain(e),
+        };
+        let mut stream = self.open_source(&info, &src)?;
+        let is_adb = stream
+            .fill_buf()
+            .map_err(|e| pkg_err(&e))?
+            .starts_with(b"ADB");
+        let from_file = matches!(src, Source::File(_));
+        let (body, scripts, triggers, check_signature) = if is_adb {
+            let mut data = Vec::new();
+            (&mut stream)
+                .take(MAX_ADB_PACKAGE + 1)
+                .read_to_end(&mut data)
+                .map_err(|e| pkg_err(&e))?;
+            if data.len() as u64 > MAX_ADB_PACKAGE {
+                return Err(pkg_err(&io::Error::other(format!(
+                    "larger than {MAX_ADB_PACKAGE} bytes"
+                ))));
+            }
+            let adb = AdbPackage::new(data).map_err(|e| pkg_err(&e))?;
+            let meta = adb.info();
+            let scripts = adb.scripts().to_vec();
+            let triggers = meta.triggers.clone();
+            info.replaces = meta.replaces.clone();
+            info.replaces_priority = meta.replaces_priority;
+            // A full SHA-256 in a (verified) index authenticates the package by itself
+            // (apk-tools 3 needs no package signature then); a 20-byte one does not.
+            let vouched = index_hash.as_ref().is_some_and(|h| h.len() == 32);
+            let check_signature = from_file || !vouched;
+            (Body::V3(Box::new(adb)), scripts, triggers, check_signature)
+        } else {
+            let reader = PackageReader::new(stream).map_err(|e| pkg_err(&e))?;
+            let scripts: Vec<(ScriptKind, Vec<u8>)> = reader.scripts().to_vec();
+            let triggers = reader.info().triggers.clone();
+            // Like triggers, replaces and its priority come only from `.PKGINFO`: an index
+            // never carries them, and file takeovers and the `r:`/`q:` record depend on them.
+            info.replaces = reader.info().replaces.clone();
+            info.replaces_priority = reader.info().replaces_priority;
+            let check_signature = info.identity.is_none() || from_file;
+            (
+                Body::V2(Box::new(reader)),
+                scripts,
+                triggers,
+                check_signature,
+            )
+        };
         Ok(Prepared {
             info,
-            reader,
+            body,
             scripts,
             triggers,
             staged: None,
             check_signature,
+            index_hash,
+            from_file,
         })
     }
 
-    /// Extract the data part of `p` to temporary names (nothing is placed yet).
+    /// Extract the data part of `p` to temporary names (nothing is placed yet). A v3 package
+    /// is first checked against the identity its index or command line gave.
     fn stage(&self, p: &mut Prepared) -> Result<(), CommitError> {
+        let package = format!("{}-{}", p.info.name, p.info.version);
         let mut extractor = Extractor::new();
-        extractor.allow_devices(rustix::process::geteuid().is_root());
+        extractor
+            .allow_devices(rustix::process::geteuid().is_root())
+            .owner_names_from(&self.root);
         if p.check_signature && !self.allow_untrusted {
             extractor.trusted_keys(Some(self.keys.clone()));
         }
-        let staged =
-            extractor
-                .stage(&mut p.reader, &self.root)
-                .map_err(|e| CommitError::Package {
-                    package: format!("{}-{}", p.info.name, p.info.version),
-                    message: chain(&e),
-                })?;
+        let pkg_err = |e: &dyn std::error::Error| CommitError::Package {
+            package: package.clone(),
+            message: chain(e),
+        };
+        let staged = match &mut p.body {
+            Body::V2(reader) => Staged::V2(
+                extractor
+                    .stage(reader, &self.root)
+                    .map_err(|e| pkg_err(&e))?,
+            ),
+            Body::V3(adb) => {
+                check_adb_identity(&package, &p.info, p.index_hash.as_deref(), p.from_file, adb)?;
+                Staged::V3(
+                    extractor
+                        .stage_adb(adb, &self.root)
+                        .map_err(|e| pkg_err(&e))?,
+                )
+            }
+        };
         p.staged = Some(staged);
         Ok(())
     }
 
     /// Open and, when nothing has to run first (no `pre-install` script), stage a package
     /// ahead of its turn.
-    fn prepare_ahead(&self, info: PackageInfo, src: &Source) -> Result<Prepared, CommitError> {
-        let mut p = self.open(info, src)?;
+    fn prepare_ahead(&self, located: Located) -> Result<Prepared, CommitError> {
+        let mut p = self.open(located)?;
         if !p.scripts.iter().any(|(k, _)| *k == ScriptKind::PreInstall) {
             self.stage(&mut p)?;
         }
         Ok(p)
     }
+}
+
+/// Checks a v3 package against what its index entry (or, for a file given on the command
+/// line, its own metadata) says it is, as apk-tools 3 does before extracting: the whole
+/// SHA-256 of the index entry when there is one (a mismatch is apk's "ADB integrity error",
+/// whatever signatures the package has), otherwise the 20-byte identity (`C:`).
+fn check_adb_identity(
+    package: &str,
+    info: &PackageInfo,
+    index_hash: Option<&[u8]>,
+    from_file: bool,
+    adb: &AdbPackage,
+) -> Result<(), CommitError> {
+    let identity = adb.identity();
+    let mismatch = |expected: String, found: String| CommitError::IdentityMismatch {
+        package: package.to_owned(),
+        expected,
+        found,
+    };
+    let q1 = |bytes: &[u8]| {
+        Checksum::from_digest(
+            bytes.get(..20).unwrap_or(bytes),
+            apk_index::ChecksumForm::Q1,
+        )
+        .map_or_else(String::new, |c| c.to_string())
+    };
+    if let Some(full) = index_hash.filter(|h| h.len() == 32) {
+        if full != identity {
+            return Err(mismatch(hex(full), hex(&identity)));
+        }
+        return Ok(());
+    }
+    let Some(expected) = &info.identity else {
+        return Ok(());
+    };
+    // A file given on the command line is known by its own unique id.
+    let found: Vec<u8> = match (from_file, adb.unique_id()) {
+        (true, Some(id)) => id.to_vec(),
+        _ => identity[..20].to_vec(),
+    };
+    if expected.as_bytes().get(..20) != Some(&found[..]) {
+        return Err(mismatch(expected.to_string(), q1(&found)));
+    }
+    Ok(())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// One commit in progress.
@@ -641,10 +803,36 @@ fn parent_of(path: &str) -> &str {
     path.rfind('/').map_or("", |i| &path[..i])
 }
 
-/// SHA-1 of what is at `path` now: a file's contents, a symlink's target.
-pub(crate) fn disk_checksum(path: &Path) -> Option<Checksum> {
+/// Whether the `Q1` checksums of installed package `p` are SHA-256 cut to 20 bytes (its
+/// `f:S` flag, set for packages installed from v3 files) rather than SHA-1.
+pub(crate) fn truncated_sha256(p: &PackageInfo) -> bool {
+    p.flags.as_deref().is_some_and(|f| f.contains('S'))
+}
+
+/// A SHA-1 or SHA-256 hasher.
+enum DiskHasher {
+    Sha1(Sha1),
+    Sha256(sha2::Sha256),
+}
+
+impl DiskHasher {
+    fn update(&mut self, data: &[u8]) {
+        match self {
+            DiskHasher::Sha1(h) => h.update(data),
+            DiskHasher::Sha256(h) => h.update(data),
+        }
+    }
+}
+
+/// The checksum of what is at `path` now, as the installed database records it: a file's
+/// contents, a symlink's target; SHA-1, or with `sha256_160` SHA-256 cut to 20 bytes.
+pub(crate) fn disk_checksum(path: &Path, sha256_160: bool) -> Option<Checksum> {
     let meta = fs::symlink_metadata(path).ok()?;
-    let mut h = Sha1::new();
+    let mut h = if sha256_160 {
+        DiskHasher::Sha256(sha2::Sha256::new())
+    } else {
+        DiskHasher::Sha1(Sha1::new())
+    };
     if meta.file_type().is_symlink() {
         let target = fs::read_link(path).ok()?;
         use std::os::unix::ffi::OsStrExt;
@@ -662,22 +850,50 @@ pub(crate) fn disk_checksum(path: &Path) -> Option<Checksum> {
     } else {
         return None;
     }
-    Some(Checksum::sha1(h.finalize().into()))
+    let digest = match h {
+        DiskHasher::Sha1(h) => h.finalize().to_vec(),
+        DiskHasher::Sha256(h) => h.finalize().to_vec(),
+    };
+    Checksum::from_digest(&digest[..20], apk_index::ChecksumForm::Q1)
 }
 
-fn acl_of(uid: u64, gid: u64, mode: u32, default: Acl) -> Option<Acl> {
+fn acl_of(e: &StagedEntry, mode: u32, default: Acl, xattr_hashes: bool) -> Option<Acl> {
     let acl = Acl {
-        uid: u32::try_from(uid).unwrap_or(0),
-        gid: u32::try_from(gid).unwrap_or(0),
+        uid: u32::try_from(e.uid).unwrap_or(0),
+        gid: u32::try_from(e.gid).unwrap_or(0),
         mode: mode & 0o7777,
-        xattr_checksum: None,
+        xattr_checksum: if xattr_hashes {
+            xattr_checksum(&e.xattrs)
+        } else {
+            None
+        },
     };
     if acl == default { None } else { Some(acl) }
 }
 
+/// The hash apk-tools 3 records as the 4th field of `M:`/`a:` for an entry with extended
+/// attributes: SHA-1 over the attributes sorted by name, each as a big-endian u32 name length,
+/// the name, a big-endian u32 value length and the value. `None` without attributes.
+fn xattr_checksum(xattrs: &[apk_pkg::Xattr]) -> Option<Checksum> {
+    if xattrs.is_empty() {
+        return None;
+    }
+    let mut sorted: Vec<&apk_pkg::Xattr> = xattrs.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut h = Sha1::new();
+    for (name, value) in sorted {
+        h.update((name.len() as u32).to_be_bytes());
+        h.update(name);
+        h.update((value.len() as u32).to_be_bytes());
+        h.update(value);
+    }
+    Some(Checksum::sha1(h.finalize().into()))
+}
+
 /// Build the `F:`/`R:` records of a package from its staged entries: every directory in
-/// order of first appearance, parents first.
-fn record_files(entries: &[StagedEntry], placed: &[bool]) -> Vec<InstalledDir> {
+/// order of first appearance, parents first. With `v3` (a package installed from a v3 file)
+/// the ACLs carry the hash of the entry's extended attributes, as apk-tools 3 records them.
+fn record_files(entries: &[StagedEntry], placed: &[bool], v3: bool) -> Vec<InstalledDir> {
     let mut dirs: Vec<InstalledDir> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     fn ensure(
@@ -707,7 +923,7 @@ fn record_files(entries: &[StagedEntry], placed: &[bool]) -> Vec<InstalledDir> {
         let path = path.trim_end_matches('/');
         if matches!(e.kind, StagedKind::Directory) {
             let i = ensure(&mut dirs, &mut index, path);
-            dirs[i].acl = acl_of(e.uid, e.gid, e.mode, Acl::DEFAULT_DIR);
+            dirs[i].acl = acl_of(e, e.mode, Acl::DEFAULT_DIR, v3);
             continue;
         }
         if !keep {
@@ -734,7 +950,7 @@ fn record_files(entries: &[StagedEntry], placed: &[bool]) -> Vec<InstalledDir> {
         };
         dirs[i].files.push(InstalledFile {
             name: name.to_owned(),
-            acl: acl_of(e.uid, e.gid, mode, default_file),
+            acl: acl_of(e, mode, default_file, v3),
             checksum: e.checksum,
         });
     }
@@ -904,10 +1120,10 @@ impl<'a, 'r> Run<'a, 'r> {
 
     fn install(
         &mut self,
-        info: PackageInfo,
-        src: Source,
+        located: Located,
         ahead: Option<Result<Prepared, CommitError>>,
     ) -> Result<(), CommitError> {
+        let info = &located.0;
         let package = format!("{}-{}", info.name, info.version);
         let old_pos = self
             .db
@@ -916,8 +1132,8 @@ impl<'a, 'r> Run<'a, 'r> {
             .iter()
             .position(|p| p.name == info.name);
         let old = old_pos.map(|i| self.db.installed.packages[i].clone());
-        if matches!(src, Source::Virtual) {
-            let mut info = info;
+        if matches!(located.1, Source::Virtual) {
+            let mut info = located.0;
             info.dirs.clear();
             self.finish_install(info, old, Vec::new(), Vec::new())?;
             return Ok(());
@@ -929,7 +1145,7 @@ impl<'a, 'r> Run<'a, 'r> {
         let ctx = Ctx::new(self.db);
         let mut prepared = match ahead {
             Some(p) => p?,
-            None => ctx.open(info, &src)?,
+            None => ctx.open(located)?,
         };
         let scripts = prepared.scripts.clone();
         let triggers = prepared.triggers.clone();
@@ -958,22 +1174,41 @@ impl<'a, 'r> Run<'a, 'r> {
         let Some(staged) = prepared.staged.take() else {
             return Err(pkg_err(&io::Error::other("the package was not extracted")));
         };
-        let found = staged.summary().identity();
-        if let Some(expected) = &expected {
-            if *expected != found {
-                staged.abort();
-                return Err(CommitError::IdentityMismatch {
-                    package,
-                    expected: expected.to_string(),
-                    found: found.to_string(),
-                });
+        match &staged {
+            Staged::V2(v2) => {
+                let found = v2.summary().identity();
+                if let Some(expected) = &expected {
+                    if *expected != found {
+                        staged.abort();
+                        return Err(CommitError::IdentityMismatch {
+                            package,
+                            expected: expected.to_string(),
+                            found: found.to_string(),
+                        });
+                    }
+                } else {
+                    info.identity = Some(found);
+                }
             }
-        } else {
-            info.identity = Some(found);
+            Staged::V3(v3) => {
+                // Checked against the index before staging; apk-tools 3 records the first
+                // 20 bytes of the identity (`C:`), and flags the package's `Q1` values as
+                // SHA-256 cut to 160 bits (`f:S`), unless it is a meta package.
+                if info.identity.is_none() {
+                    info.identity =
+                        Checksum::from_digest(&v3.identity()[..20], apk_index::ChecksumForm::Q1);
+                }
+                if info.installed_size != 0 {
+                    add_flag(&mut info, 'S');
+                }
+            }
         }
-        let (decisions, yielded) = self.decide(&info, old.as_ref(), &staged);
+        let sha256_160 = matches!(staged, Staged::V3(_));
+        let (decisions, yielded) = self.decide(&info, old.as_ref(), staged.entries());
         let placed: Vec<bool> = decisions.iter().map(|d| d.is_some()).collect();
         let entries: Vec<StagedEntry> = staged.entries().to_vec();
+        let record =
+            |entries: &[StagedEntry], placed: &[bool]| record_files(entries, placed, sha256_160);
         // Journal: the plan, durable before the first rename.
         let renames: Vec<(String, String, Option<String>)> = entries
             .iter()
@@ -993,7 +1228,7 @@ impl<'a, 'r> Run<'a, 'r> {
             })
             .collect();
         let mut planned = info.clone();
-        planned.dirs = record_files(&entries, &placed);
+        planned.dirs = record(&entries, &placed);
         if script_failed {
             add_flag(&mut planned, 's');
         }
@@ -1017,7 +1252,7 @@ impl<'a, 'r> Run<'a, 'r> {
             })
             .map_err(|e| pkg_err(&e))?;
         self.journal(|j| j.placed(&info.name))?;
-        info.dirs = record_files(&entries, &placed);
+        info.dirs = record(&entries, &placed);
         if !triggers.is_empty() {
             info.triggers = triggers;
         }
@@ -1068,20 +1303,23 @@ impl<'a, 'r> Run<'a, 'r> {
         &mut self,
         info: &PackageInfo,
         old: Option<&PackageInfo>,
-        staged: &StagedPackage,
+        entries: &[StagedEntry],
     ) -> (Vec<Option<Placement>>, HashSet<PathBuf>) {
         let root = self.root();
         let mut out = Vec::new();
         let mut yielded = HashSet::new();
-        let mut recorded: HashMap<String, Option<Checksum>> = HashMap::new();
+        // The recorded checksum of each file, and whether it is a cut SHA-256 (`f:S`).
+        let mut recorded: HashMap<String, (Option<Checksum>, bool)> = HashMap::new();
         if let Some(o) = old {
+            let cut = truncated_sha256(o);
             for d in &o.dirs {
                 for f in &d.files {
-                    recorded.insert(file_path(&d.path, &f.name), f.checksum);
+                    recorded.insert(file_path(&d.path, &f.name), (f.checksum, cut));
                 }
             }
         }
-        for e in staged.entries() {
+        let new_cut = truncated_sha256(info);
+        for e in entries {
             if matches!(e.kind, StagedKind::Directory) {
                 out.push(Some(Placement::Install));
                 continue;
@@ -1128,7 +1366,8 @@ impl<'a, 'r> Run<'a, 'r> {
                     }
                     // The file changes hands: the owner's record loses it.
                     if let Some(op) = owner_pkg {
-                        recorded.insert(path.clone(), find_file(&op, &path));
+                        recorded
+                            .insert(path.clone(), (find_file(&op, &path), truncated_sha256(&op)));
                     }
                     self.disown(&owner, &path);
                 }
@@ -1140,13 +1379,21 @@ impl<'a, 'r> Run<'a, 'r> {
                 _ => false,
             };
             if protected && e.existed && !self.opts.clean_protected {
-                let disk = disk_checksum(&root.join(&path));
+                let full = root.join(&path);
+                let disk = disk_checksum(&full, new_cut);
                 if disk.is_some() && disk == e.checksum {
                     out.push(Some(Placement::Discard));
                     continue;
                 }
                 let modified = match recorded.get(&path) {
-                    Some(Some(rec)) => disk.as_ref() != Some(rec),
+                    Some((Some(rec), cut)) => {
+                        let disk = if *cut == new_cut {
+                            disk
+                        } else {
+                            disk_checksum(&full, *cut)
+                        };
+                        disk.as_ref() != Some(rec)
+                    }
                     _ => true,
                 };
                 if modified {
@@ -1216,7 +1463,7 @@ impl<'a, 'r> Run<'a, 'r> {
                     if self.owners.get(&p).is_some_and(|ow| ow != &o.name) {
                         continue;
                     }
-                    self.remove_file(&p, f.checksum.as_ref());
+                    self.remove_file(&p, f.checksum.as_ref(), truncated_sha256(o));
                     self.owners.remove(&p);
                 }
             }
@@ -1280,7 +1527,7 @@ impl<'a, 'r> Run<'a, 'r> {
     }
 
     /// Remove a file a package owned (a changed protected file stays unless `--purge`).
-    fn remove_file(&mut self, path: &str, recorded: Option<&Checksum>) {
+    fn remove_file(&mut self, path: &str, recorded: Option<&Checksum>, sha256_160: bool) {
         let root = self.root();
         let full = root.join(path);
         let protection = self.db.protected.classify(path);
@@ -1292,7 +1539,7 @@ impl<'a, 'r> Run<'a, 'r> {
             _ => false,
         };
         if protected && !self.opts.purge {
-            let disk = disk_checksum(&full);
+            let disk = disk_checksum(&full, sha256_160);
             let changed = match (disk.as_ref(), recorded) {
                 (Some(d), Some(r)) => d != r,
                 (None, _) => false,
@@ -1380,7 +1627,7 @@ impl<'a, 'r> Run<'a, 'r> {
                 if self.owners.get(&p).is_some_and(|o| o != &old.name) {
                     continue;
                 }
-                self.remove_file(&p, f.checksum.as_ref());
+                self.remove_file(&p, f.checksum.as_ref(), truncated_sha256(&old));
                 self.owners.remove(&p);
             }
         }

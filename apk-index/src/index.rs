@@ -217,6 +217,9 @@ pub struct Index {
     problems: Vec<IndexProblem>,
     rules: Rules,
     signed_by: Option<String>,
+    /// For an index loaded from a v3 `Packages.adb`: each package's `hashes` as stored (its
+    /// full identity), in package order; empty otherwise.
+    adb_hashes: Vec<Box<[u8]>>,
 }
 
 impl std::fmt::Debug for Index {
@@ -361,6 +364,37 @@ impl Index {
     ) {
         self.description = description;
         self.signed_by = signed_by;
+    }
+
+    /// Sets the full v3 `hashes` of every package (see [`Index::adb_hashes`]); ignored when
+    /// the count does not match the packages.
+    pub(crate) fn set_adb_hashes(&mut self, hashes: Vec<Box<[u8]>>) {
+        if hashes.len() == self.entries.len() {
+            self.adb_hashes = hashes;
+        }
+    }
+
+    /// For an index loaded from a v3 `Packages.adb` ([`Index::from_adb_bytes`]): package `i`'s
+    /// `hashes` as the index stores it, normally the SHA-256 of the package's ADB payload (32
+    /// bytes; 20 for a `sha256-160` index). [`PackageRef::identity`] holds its first 20 bytes
+    /// only, as apk-tools identifies packages by those; the whole value is what authenticates
+    /// a downloaded package. `None` for v2 indexes, out-of-range `i`, or an empty value.
+    ///
+    /// ```
+    /// use apk_index::{Index, IndexOptions};
+    /// let data = apk_index::adb::tests_support::tiny_index();
+    /// let index = Index::from_adb_bytes(&data, None, &IndexOptions::default())?;
+    /// let full = index.adb_hashes(0).unwrap();
+    /// assert_eq!(full.len(), 32);
+    /// assert_eq!(index.package(0).identity().unwrap().as_bytes(), &full[..20]);
+    /// assert_eq!(Index::from_text("P:a\nV:1\n\n", &IndexOptions::default()).adb_hashes(0), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn adb_hashes(&self, i: usize) -> Option<&[u8]> {
+        self.adb_hashes
+            .get(i)
+            .map(|h| &h[..])
+            .filter(|h| !h.is_empty())
     }
 
     /// The version rules the index was read with.
@@ -516,6 +550,7 @@ fn parse_index(owned: String, options: &IndexOptions) -> Index {
         problems: part.problems,
         rules: options.rules,
         signed_by: None,
+        adb_hashes: Vec::new(),
     }
 }
 

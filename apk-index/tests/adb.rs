@@ -337,17 +337,29 @@ fn the_v3_index_loads_into_the_index_model() {
         .collect();
     assert_eq!(provides, ["so:libgreet.so.2=2"]);
 
-    // Every entry's identity is SHA-256 of that package's ADB payload, and its size is the
-    // size of the file.
-    for p in index.packages() {
+    // Every entry's hashes is SHA-256 of that package's ADB payload, its identity the first
+    // 20 bytes of it (as apk-tools records `C:`), and its size is the size of the file.
+    for (i, p) in index.packages().enumerate() {
         let path = dir.join(format!("x86_64/{}-{}.apk", p.name(), p.version()));
         let pkg = read(&path);
         let stream = adb::decompress(&pkg, &opts()).unwrap();
         let file = AdbFile::parse(&stream).unwrap();
         let identity = adb::package_identity(&file.adb());
-        assert_eq!(p.identity().unwrap().as_bytes(), identity, "{}", p.name());
+        assert_eq!(index.adb_hashes(i).unwrap(), identity, "{}", p.name());
+        assert_eq!(
+            p.identity().unwrap().as_bytes(),
+            &identity[..20],
+            "{}",
+            p.name()
+        );
+        assert!(p.identity().unwrap().to_string().starts_with("Q1"));
         assert_eq!(p.size(), pkg.len() as u64, "{}", p.name());
     }
+    // hello3's `C:` in apk-tools 3's installed database after `add hello3`.
+    assert_eq!(
+        index.package(1).identity().unwrap().to_string(),
+        "Q1dQpnUtS49XZo/onxeSZKEBrnsXs="
+    );
 
     // The unsigned index loads without keys and is refused with them.
     let unsigned = read(&dir.join("variants/Packages-unsigned.adb"));
@@ -462,8 +474,12 @@ fn openwrt_index_loads_and_verifies_with_its_key() {
     let stream = adb::decompress(&pkg, &opts()).unwrap();
     let file = AdbFile::parse(&stream).unwrap();
     assert_eq!(
-        zh.identity().unwrap().as_bytes(),
+        index.adb_hashes(1).unwrap(),
         adb::package_identity(&file.adb())
+    );
+    assert_eq!(
+        zh.identity().unwrap().as_bytes(),
+        &adb::package_identity(&file.adb())[..20]
     );
     assert!(matches!(
         file.verify_signature(&keys),

@@ -10,6 +10,8 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
+#[path = "../../fuzz/checks/adb.rs"]
+mod adb;
 #[path = "../../fuzz/checks/dependency.rs"]
 mod dependency;
 #[path = "../../fuzz/checks/gzip_streams.rs"]
@@ -56,9 +58,12 @@ fn fuzz_artifacts_do_not_panic() {
             "dependency" => dependency::run,
             "record" => record::run,
             "index_archive" => index_archive::run,
+            "adb" => adb::run,
             // Replayed by the tests of the crates they feed (apk-index cannot depend on them):
             // apk-pkg's, apk-solver's and apk-db's own `tests/fuzz_artifacts.rs`.
-            "package" | "extract" | "solver" | "installed_db" | "repositories" => continue,
+            "package" | "extract" | "extract_adb" | "solver" | "installed_db" | "repositories" => {
+                continue;
+            }
             other => panic!(
                 "{}: no replay for fuzz target {other:?}; add it to this test",
                 path.display()

@@ -39,6 +39,9 @@ use sha2::Sha256;
 use crate::script::ScriptKind;
 use crate::tar_write::{self, BLOCK, Header, Kind, MAX_OCTAL_7, MAX_OCTAL_11};
 
+mod v3;
+pub use v3::BuiltPackageV3;
+
 /// Knobs of [`PackageBuilder`] that have defaults.
 ///
 /// The defaults make builds reproducible: every entry gets mtime 0 and owner root, whatever the
@@ -74,6 +77,10 @@ pub struct BuildOptions {
     /// Where the compressed data member is kept while the control member is made. Default
     /// `None`: the system's temporary directory. The file is unlinked from the start.
     pub temp_dir: Option<PathBuf>,
+    /// The compression wrapper of v3 packages ([`PackageBuilder::write_v3`]). Default
+    /// [`Compression::Deflate`](apk_index::adb::Compression::Deflate) (`ADBd`, level 9), what
+    /// apk-tools 3 writes by default.
+    pub adb_compression: apk_index::adb::Compression,
 }
 
 impl Default for BuildOptions {
@@ -85,6 +92,7 @@ impl Default for BuildOptions {
             allow_special_files: false,
             compression_level: 6,
             temp_dir: None,
+            adb_compression: apk_index::adb::Compression::Deflate,
         }
     }
 }
@@ -160,6 +168,29 @@ pub struct PackageBuilder {
     scripts: BTreeMap<ScriptKind, Vec<u8>>,
     triggers: Vec<String>,
     signers: Vec<(SigningKey, SignatureAlgorithm)>,
+    /// The package root directory (v3 packages record it): mode and owner, and whether a
+    /// tree was added (an empty tree still gives a root entry).
+    root: RootDir,
+}
+
+/// The root directory of the package tree, as v3 packages record it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct RootDir {
+    mode: u32,
+    uid: u32,
+    gid: u32,
+    from_tree: bool,
+}
+
+impl Default for RootDir {
+    fn default() -> Self {
+        RootDir {
+            mode: 0o755,
+            uid: 0,
+            gid: 0,
+            from_tree: false,
+        }
+    }
 }
 
 /// A package path ordered component by component, so that sorting gives each directory
@@ -398,6 +429,10 @@ pub enum BuildPackageError {
         #[source]
         source: io::Error,
     },
+    /// The v3 package metadata could not be encoded (an invalid field, or more than the
+    /// 256 MiB an ADB block can address).
+    #[error("failed to encode the v3 package metadata")]
+    Adb(#[source] apk_index::adb::AdbWriteError),
     /// Signing the control member failed.
     #[error("failed to sign with {key_name}")]
     Sign {
@@ -442,6 +477,7 @@ impl PackageBuilder {
             scripts: BTreeMap::new(),
             triggers: Vec::new(),
             signers: Vec::new(),
+            root: RootDir::default(),
         }
     }
 
@@ -733,6 +769,12 @@ impl PackageBuilder {
                 path: root.to_owned(),
             });
         }
+        self.root.mode = meta.mode() & 0o7777;
+        if self.options.keep_tree_owners {
+            self.root.uid = meta.uid();
+            self.root.gid = meta.gid();
+        }
+        self.root.from_tree = true;
         self.walk(root, "")
     }
 

@@ -60,7 +60,7 @@ use crate::reader::{
 };
 
 mod adb;
-pub use adb::AdbExtractSummary;
+pub use adb::{AdbExtractSummary, AdbPackage, StagedAdbPackage};
 
 /// The copy buffer size.
 const COPY_BUFFER: usize = 128 << 10;
@@ -210,6 +210,8 @@ pub struct Extractor {
     overwrite: bool,
     limits: ReadLimits,
     trusted_keys: Option<KeySet>,
+    /// Where v3 owner and group names are looked up (`etc/passwd`, `etc/group` below it).
+    names_root: PathBuf,
 }
 
 impl Default for Extractor {
@@ -239,7 +241,22 @@ impl Extractor {
             overwrite: false,
             limits,
             trusted_keys: None,
+            names_root: PathBuf::from("/"),
         }
+    }
+
+    /// Where the owner and group names of v3 packages ([`extract_adb`](Self::extract_adb),
+    /// [`stage_adb`](Self::stage_adb)) are looked up: `<root>/etc/passwd` and
+    /// `<root>/etc/group` (default `/`, the host's; a package manager installing into
+    /// `--root` passes that root). `root` is always 0 and unknown names become 65534.
+    ///
+    /// ```
+    /// let mut extractor = apk_pkg::Extractor::new();
+    /// extractor.owner_names_from("/srv/chroot");
+    /// ```
+    pub fn owner_names_from(&mut self, root: impl Into<PathBuf>) -> &mut Self {
+        self.names_root = root.into();
+        self
     }
 
     /// Whether device nodes and fifos may be created (default: no, they are an error).
@@ -383,6 +400,7 @@ impl Extractor {
             pkgname: reader.info().name.clone(),
             seen: HashMap::new(),
             buf: vec![0; COPY_BUFFER],
+            hashes: RecordedHash::Sha1,
         };
         while let Some(mut entry) = reader.next_entry()? {
             run.stage_entry(&mut entry)?;
@@ -488,7 +506,10 @@ pub struct StagedEntry {
     /// What apk-tools records as the file's `Z:` in `lib/apk/db/installed`: for regular files
     /// and hard links the SHA-1 of the contents (the package's verified
     /// `APK-TOOLS.checksum.SHA1`, or computed while copying when the package has none), for
-    /// symlinks the SHA-1 of the target; `None` for directories and devices.
+    /// symlinks the SHA-1 of the target; `None` for directories and devices. For a v3 package
+    /// ([`Extractor::stage_adb`]) the digest is SHA-256 cut to 20 bytes instead (apk-tools 3's
+    /// `sha256-160`, flagged `f:S` in the installed database): the first 20 bytes of the
+    /// file's verified SHA-256, or of the SHA-256 of a symlink's target.
     pub checksum: Option<Checksum>,
     /// The extended attributes from `SCHILY.xattr.*` records (name, value).
     pub xattrs: Vec<Xattr>,
@@ -987,6 +1008,60 @@ struct Run<'a> {
     pkgname: String,
     seen: HashMap<PathBuf, Seen>,
     buf: Vec<u8>,
+    /// The digest behind the checksums recorded for the installed database.
+    hashes: RecordedHash,
+}
+
+/// The digest of the `Z:` checksums that staging records ([`StagedEntry::checksum`]): SHA-1
+/// for v2 packages; SHA-256 cut to 20 bytes (`sha256-160`, what apk-tools 3 records with the
+/// `f:S` package flag) for v3 ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RecordedHash {
+    Sha1,
+    Sha256Of160,
+}
+
+impl RecordedHash {
+    fn hasher(self) -> ContentHasher {
+        match self {
+            RecordedHash::Sha1 => ContentHasher::Sha1(Sha1::new()),
+            RecordedHash::Sha256Of160 => ContentHasher::Sha256(Sha256::new()),
+        }
+    }
+
+    fn of(self, data: &[u8]) -> Checksum {
+        let mut h = self.hasher();
+        h.update(data);
+        h.finish()
+    }
+}
+
+/// A running [`RecordedHash`].
+enum ContentHasher {
+    Sha1(Sha1),
+    Sha256(Sha256),
+}
+
+impl ContentHasher {
+    fn update(&mut self, data: &[u8]) {
+        match self {
+            ContentHasher::Sha1(h) => h.update(data),
+            ContentHasher::Sha256(h) => h.update(data),
+        }
+    }
+
+    /// The digest as a 20-byte `Q1` checksum.
+    fn finish(self) -> Checksum {
+        match self {
+            ContentHasher::Sha1(h) => Checksum::sha1(h.finalize().into()),
+            ContentHasher::Sha256(h) => {
+                let digest = h.finalize();
+                let mut cut = [0u8; 20];
+                cut.copy_from_slice(&digest[..20]);
+                Checksum::sha1(cut)
+            }
+        }
+    }
 }
 
 /// What staging needs from an entry, whatever the package format it comes from: a v2 tar
@@ -1033,11 +1108,6 @@ impl<R: BufRead> EntrySource for DataEntry<'_, R> {
     fn read_content(&mut self, buf: &mut [u8]) -> Result<usize, ReadPackageError> {
         DataEntry::read_content(self, buf)
     }
-}
-
-/// The SHA-1 of `data` as a checksum.
-fn sha1_of(data: &[u8]) -> Checksum {
-    Checksum::sha1(Sha1::digest(data).into())
 }
 
 impl Run<'_> {
@@ -1102,6 +1172,7 @@ impl Run<'_> {
             stage,
             seen,
             buf,
+            hashes,
             ..
         } = self;
         let Stage {
@@ -1182,7 +1253,7 @@ impl Run<'_> {
                 // The reader checks a SHA-1 record against the contents once they are read to
                 // the end; without one (or with only MD5), hash them here.
                 let recorded = entry.checksum().filter(|c| c.kind() == ChecksumKind::Sha1);
-                let mut hasher = recorded.is_none().then(Sha1::new);
+                let mut hasher = recorded.is_none().then(|| hashes.hasher());
                 loop {
                     let n = entry.read_content(buf)?;
                     if n == 0 {
@@ -1214,7 +1285,7 @@ impl Run<'_> {
                 }
                 rustix::fs::futimens(&file, &times).map_err(|e| io_err(dest, &path, e))?;
                 let checksum = match hasher {
-                    Some(h) => Some(Checksum::sha1(h.finalize().into())),
+                    Some(h) => Some(h.finish()),
                     None => recorded,
                 };
                 let seen_as = Seen::File {
@@ -1239,7 +1310,7 @@ impl Run<'_> {
                 }
                 rustix::fs::utimensat(dirfd, tmp.as_os_str(), &times, AtFlags::SYMLINK_NOFOLLOW)
                     .map_err(|e| io_err(dest, &path, e))?;
-                let checksum = Some(sha1_of(target.as_os_str().as_bytes()));
+                let checksum = Some(hashes.of(target.as_os_str().as_bytes()));
                 let staged_kind = StagedKind::Symlink {
                     target: target.clone(),
                 };

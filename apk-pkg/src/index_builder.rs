@@ -22,6 +22,24 @@ pub enum IndexPackageError {
         #[source]
         source: ReadPackageError,
     },
+    /// A v3 package could not be read or indexed.
+    #[error("failed to index {}", path.display())]
+    Adb {
+        /// The package file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: apk_index::adb::AdbWriteError,
+    },
+    /// The package file could not be opened or read.
+    #[error("failed to read {}", path.display())]
+    Io {
+        /// The package file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// Collects packages and writes an `APKINDEX` (and a signed `APKINDEX.tar.gz`) the way

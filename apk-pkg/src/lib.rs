@@ -22,6 +22,10 @@
 //!   [`Extractor::stage`] stops before that point and lets the caller decide per entry
 //!   ([`Placement`]) what happens at the final name, as a transaction manager needs for
 //!   config files (`.apk-new`); [`StagedEntry`] has what the installed database records.
+//! * apk v3 (ADB) packages: [`Extractor::extract_adb`] unpacks one with the same rules;
+//!   [`AdbPackage`] opens one (metadata, scripts, identity, signatures by key id) and
+//!   [`Extractor::stage_adb`] stages it ([`StagedAdbPackage`]), its entries carrying the
+//!   `sha256-160` checksums apk-tools 3 records.
 //! * [`PackageBuilder`] writes a signed package from a directory tree or from entries added in
 //!   code, the way abuild lays them out; [`IndexBuilder`] makes an `APKINDEX.tar.gz` from package
 //!   files, as `apk index` does.
@@ -57,6 +61,7 @@
 
 #![deny(missing_docs)]
 
+mod adb_index;
 mod builder;
 mod extract;
 mod index_builder;
@@ -65,12 +70,14 @@ mod script;
 mod tar_write;
 mod tarhdr;
 
+pub use adb_index::AdbIndexBuilder;
 pub use builder::{
-    AddEntryError, AddTreeError, BuildOptions, BuildPackageError, BuiltPackage, PackageBuilder,
+    AddEntryError, AddTreeError, BuildOptions, BuildPackageError, BuiltPackage, BuiltPackageV3,
+    PackageBuilder,
 };
 pub use extract::{
-    AdbExtractSummary, ExtractError, ExtractSummary, Extractor, Placement, StagedEntry, StagedKind,
-    StagedPackage,
+    AdbExtractSummary, AdbPackage, ExtractError, ExtractSummary, Extractor, Placement,
+    StagedAdbPackage, StagedEntry, StagedKind, StagedPackage,
 };
 pub use index_builder::{IndexBuilder, IndexPackageError};
 pub use reader::{

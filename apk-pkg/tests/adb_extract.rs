@@ -6,7 +6,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use apk_index::KeySet;
-use apk_pkg::{ExtractError, Extractor};
+use apk_pkg::{AdbPackage, ExtractError, Extractor, Placement, ScriptKind};
 use sha2::{Digest, Sha256};
 
 fn apk3() -> Option<PathBuf> {
@@ -111,6 +111,106 @@ fn hello3_extracts_exactly_as_apk_tools_does() {
     let dest = tempfile::tempdir().unwrap();
     assert!(extractor().extract_adb(&data, dest.path()).is_err());
     assert_eq!(listing(dest.path()), "");
+}
+
+#[test]
+fn hello3_stages_with_the_checksums_apk_tools_3_records() {
+    let Some(dir) = apk3() else { return };
+    let mut keys = KeySet::new();
+    keys.add_pem(
+        "whatever.pub",
+        &std::fs::read(dir.join("keys/test@example-1.rsa.pub")).unwrap(),
+    )
+    .unwrap();
+    let data = std::fs::read(dir.join("x86_64/hello3-1.0-r0.apk")).unwrap();
+    let package = AdbPackage::new(data).unwrap();
+    let info = package.info();
+    assert_eq!(
+        (info.name.as_str(), info.version.as_str()),
+        ("hello3", "1.0-r0")
+    );
+    assert_eq!(info.depends[0].to_string(), "so:libgreet.so.2");
+    assert_eq!(info.size, 301_098);
+    // The package's own unique id, and the identity the index records (`C:` in the
+    // installed database after `add` from the repository: its first 20 bytes).
+    assert_eq!(
+        info.identity.unwrap().to_string(),
+        "Q1OMEj0l0+OqoR5PksGR9aI9I7K88="
+    );
+    let identity = package.identity();
+    assert_eq!(
+        apk_index::Checksum::from_digest(&identity[..20], apk_index::ChecksumForm::Q1)
+            .unwrap()
+            .to_string(),
+        "Q1dQpnUtS49XZo/onxeSZKEBrnsXs="
+    );
+    assert_eq!(package.scripts().len(), 1);
+    assert_eq!(package.scripts()[0].0, ScriptKind::PostInstall);
+    assert_eq!(
+        package.scripts()[0].1,
+        b"#!/bin/sh\necho post-install \"$@\"\n"
+    );
+    assert_eq!(package.signature_key_ids().len(), 1);
+    package.verify(&keys).unwrap();
+    package.check().unwrap();
+
+    let dest = tempfile::tempdir().unwrap();
+    let mut e = extractor();
+    e.trusted_keys(Some(keys));
+    let staged = e.stage_adb(&package, dest.path()).unwrap();
+    assert_eq!(staged.verified_by(), Some("whatever.pub"));
+    assert_eq!(staged.identity(), identity);
+    // Path, kind, mode and `Z:` as in `expected/installed-after-add`.
+    let got: Vec<String> = staged
+        .entries()
+        .iter()
+        .map(|e| {
+            let z = e.checksum.map(|c| c.to_string()).unwrap_or_default();
+            format!("{} {:?} {:o} {z}", e.path.display(), e.kind, e.mode)
+        })
+        .collect();
+    let want = [
+        "etc Directory 755 ",
+        "etc/hello Directory 755 ",
+        "etc/hello/hello.conf File 644 Q17FXxDa/NC74V9OuVs5bAYqnOpLg=",
+        "usr Directory 755 ",
+        "usr/bin Directory 755 ",
+        "usr/bin/hello3 File 755 Q1dZ8E8CHYICtZFpKw4MWu30EvjeE=",
+        "usr/bin/hi3 Symlink { target: \"hello3\" } 777 Q1R+pwzwiHK9tK+tNDKwHZY6x9Fl8=",
+        "usr/share Directory 755 ",
+        "usr/share/hello Directory 755 ",
+        "usr/share/hello/blob.bin File 644 Q1PVJH0TU6gRamNXFkYyqB3edqaK8=",
+        "var Directory 755 ",
+        "var/lib Directory 755 ",
+        "var/lib/hello Directory 700 ",
+    ];
+    assert_eq!(got, want);
+    // Nothing is at a final name before the commit; everything is after it.
+    assert!(!dest.path().join("usr/bin/hello3").exists());
+    let summary = staged.commit(|_| Placement::Install).unwrap();
+    assert_eq!((summary.files, summary.symlinks), (3, 1));
+    assert_eq!(
+        listing(dest.path()),
+        std::fs::read_to_string(dir.join("expected/hello3-extract-listing.txt")).unwrap()
+    );
+
+    // Aborted, a staging leaves only directories.
+    let dest = tempfile::tempdir().unwrap();
+    let package =
+        AdbPackage::new(std::fs::read(dir.join("variants/hello3-unsigned.apk")).unwrap()).unwrap();
+    assert!(matches!(
+        package.verify(&KeySet::new()),
+        Err(apk_index::adb::AdbError::Unsigned)
+    ));
+    extractor()
+        .stage_adb(&package, dest.path())
+        .unwrap()
+        .abort();
+    assert!(
+        listing(dest.path()).lines().all(|l| l.contains(" dir ")),
+        "{}",
+        listing(dest.path())
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,10 +1,10 @@
-//! Replays the minimized crash inputs committed under `fuzz/artifacts/package/` and
-//! `fuzz/artifacts/extract/` through the checks of the matching fuzz targets, so a fixed crash
-//! stays fixed without a fuzzer. (The other targets are replayed by the tests of the crates
+//! Replays the minimized crash inputs committed under `fuzz/artifacts/package/`,
+//! `fuzz/artifacts/extract/` and `fuzz/artifacts/extract_adb/` through the checks of the
+//! matching fuzz targets, so a fixed crash stays fixed without a fuzzer. (The other targets are replayed by the tests of the crates
 //! they feed, such as `apk-index/tests/fuzz_artifacts.rs`.)
 //!
-//! The checks are not copied: they live in `fuzz/checks/{package,extract}.rs`, included here and
-//! by `fuzz/fuzz_targets/{package,extract}.rs` alike. A missing artifact directory means there
+//! The checks are not copied: they live in `fuzz/checks/{package,extract,extract_adb}.rs`,
+//! included here and by `fuzz/fuzz_targets/{package,extract,extract_adb}.rs` alike. A missing artifact directory means there
 //! is nothing to replay.
 
 use std::fs;
@@ -13,13 +13,15 @@ use std::path::{Path, PathBuf};
 
 #[path = "../../fuzz/checks/extract.rs"]
 mod extract;
+#[path = "../../fuzz/checks/extract_adb.rs"]
+mod extract_adb;
 #[path = "../../fuzz/checks/gzip_streams.rs"]
 mod gzip_streams;
 #[path = "../../fuzz/checks/package.rs"]
 mod package;
 
 /// The fuzz targets replayed here.
-const TARGETS: [&str; 2] = ["package", "extract"];
+const TARGETS: [&str; 3] = ["package", "extract", "extract_adb"];
 
 /// Every artifact file of `TARGETS`, as (target name, path), in a stable order.
 fn fuzz_artifact_paths() -> Vec<(&'static str, PathBuf)> {
@@ -48,6 +50,7 @@ fn fuzz_artifacts_do_not_panic() {
         let data = fs::read(&path).expect("reading an artifact");
         let replay: fn(&[u8]) = match target {
             "package" => package::run,
+            "extract_adb" => extract_adb::run,
             _ => extract::run,
         };
         if catch_unwind(AssertUnwindSafe(|| replay(&data))).is_err() {

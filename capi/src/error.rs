@@ -7,6 +7,7 @@ use std::cell::RefCell;
 use std::ffi::{c_char, c_int, c_uint};
 use std::fmt::Write as _;
 
+use apk_index::adb::{AdbError, DataErrorKind};
 use apk_index::archive::WriteArchiveError;
 use apk_index::keys::{LoadKeysError, ParseKeyError, SigningKeyError};
 use apk_index::{
@@ -255,6 +256,10 @@ error_enum! {
         ConflictingFlags(&'static str),
         ReadOnly,
         Unsatisfiable(String),
+        /// A v3 (ADB) package that cannot be read, verified or checked.
+        AdbPackage(AdbError),
+        /// A v3 (ADB) index that cannot be read or verified.
+        AdbIndex(AdbError),
     }
     from {
         Version(ParseVersionError),
@@ -364,10 +369,13 @@ pub(crate) fn map_error(error: Error) -> apk_result {
                 ExtractError::Read(e) => read_package_code(e),
                 ExtractError::Untrusted(e) => verify_package_code(e),
                 ExtractError::Destination { .. } | ExtractError::Io { .. } => R::Io,
+                ExtractError::Adb(e) => adb_code(e, R::Package),
                 _ => R::Extract,
             };
             (code, chain(&e))
         }
+        Error::AdbPackage(e) => (adb_code(&e, R::Package), chain(&e)),
+        Error::AdbIndex(e) => (adb_code(&e, R::Archive), chain(&e)),
         Error::World(e) => (R::InvalidWorld, format!("world: {}", chain(&e))),
         Error::Installed(e) => (R::InstalledDb, chain(&e)),
         // The message is apk's report itself, as apk prints it.
@@ -426,6 +434,26 @@ fn read_package_code(error: &ReadPackageError) -> apk_result {
         // NotAPackage, Truncated, Corrupt, Malformed, MissingPkgInfo, PkgInfo, BadDataHash,
         // UnsupportedEntry, TrailingGarbage, and whatever later versions add.
         _ => R::Package,
+    }
+}
+
+/// The code for a failure to read, verify or check a v3 (ADB) file; `malformed` is the code
+/// for a file that is not well-formed (`APK_RESULT_PACKAGE` for packages,
+/// `APK_RESULT_ARCHIVE` for indexes).
+fn adb_code(error: &AdbError, malformed: apk_result) -> apk_result {
+    use apk_result as R;
+    match error {
+        AdbError::Unsigned => R::Unsigned,
+        AdbError::UntrustedKey { .. } => R::Untrusted,
+        AdbError::BadSignature { .. } => R::BadSignature,
+        AdbError::Data {
+            kind: DataErrorKind::HashMismatch { .. } | DataErrorKind::SizeMismatch { .. },
+            ..
+        }
+        | AdbError::UniqueIdMismatch => R::ChecksumMismatch,
+        AdbError::TooLarge { .. } | AdbError::TooManyItems { .. } => R::LimitExceeded,
+        AdbError::Context { inner, .. } => adb_code(inner, malformed),
+        _ => malformed,
     }
 }
 

@@ -1,4 +1,5 @@
-//! Repository indexes: loading (`APKINDEX.tar.gz` or plain APKINDEX text) and writing.
+//! Repository indexes: loading (`APKINDEX.tar.gz`, v3 `Packages.adb` or plain APKINDEX text)
+//! and writing.
 
 use std::ffi::{c_char, c_int};
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use crate::ffi::{
 };
 use crate::keyset::apk_keyset;
 use crate::package::{PackageHandle, apk_package};
+use crate::package_file::is_adb_file;
 use crate::rslice::{apk_str, write_bytes};
 use crate::version::rules_from_c;
 
@@ -61,6 +63,13 @@ impl apk_index {
     /// it first; with NULL no verification is done. The new index is stored in `*index_out`;
     /// the caller frees it with `apk_index_free`. `keys` may be freed afterwards.
     ///
+    /// A v3 index (`Packages.adb`: a file starting with `ADB`, any compression) is loaded the
+    /// same way. Its signatures name their keys by key id, so the file names of `keys` do not
+    /// matter; `apk_index_signed_by` gives the file name the verifying key has in `keys`, and
+    /// `apk_package_identity` the first 20 bytes of each entry's SHA-256 package hash, in the
+    /// `Q1` form (what apk-tools 3 identifies packages by and records as `C:`). A malformed
+    /// v3 index gives `APK_RESULT_ARCHIVE`.
+    ///
     /// Records apk-tools would refuse to install (an invalid version, an unknown required
     /// field) do not fail the load: such packages load and `apk_package_installable` returns
     /// `false` for them.
@@ -82,15 +91,25 @@ impl apk_index {
             let keys = try_opt_ref_from_ptr!(keys);
             let index_out = try_out!(index_out);
             let options = IndexOptions { rules: try_ok!(rules_from_c(rules)) };
-            let index = try_ok!(Index::open(path, keys, &options));
+            let index = if is_adb_file(path) {
+                let data = try_ok!(std::fs::read(path).map_err(|source| {
+                    Error::LoadIndex(::apk_index::LoadIndexError::Io {
+                        path: path.to_owned(),
+                        source,
+                    })
+                }));
+                try_ok!(Index::from_adb_bytes(&data, keys, &options).map_err(Error::AdbIndex))
+            } else {
+                try_ok!(Index::open(path, keys, &options))
+            };
             index_out.write(box_to_mut_ptr(IndexHandle::new(index)));
             apk_result::Ok
         }
     }
 
-    /// Like `apk_index_load_file`, for an `APKINDEX.tar.gz` already in memory: `len` bytes at
-    /// `data`. The bytes are not needed after the call. Same results, except that there is
-    /// no `APK_RESULT_IO`.
+    /// Like `apk_index_load_file`, for an `APKINDEX.tar.gz` (or a v3 `Packages.adb`, starting
+    /// with `ADB`) already in memory: `len` bytes at `data`. The bytes are not needed after
+    /// the call. Same results, except that there is no `APK_RESULT_IO`.
     #[unsafe(no_mangle)]
     pub extern "C" fn apk_index_load_buffer(
         data: *const u8,
@@ -104,7 +123,11 @@ impl apk_index {
             let keys = try_opt_ref_from_ptr!(keys);
             let index_out = try_out!(index_out);
             let options = IndexOptions { rules: try_ok!(rules_from_c(rules)) };
-            let index = try_ok!(Index::from_archive_bytes(data, keys, &options));
+            let index = if data.starts_with(b"ADB") {
+                try_ok!(Index::from_adb_bytes(data, keys, &options).map_err(Error::AdbIndex))
+            } else {
+                try_ok!(Index::from_archive_bytes(data, keys, &options))
+            };
             index_out.write(box_to_mut_ptr(IndexHandle::new(index)));
             apk_result::Ok
         }

@@ -174,9 +174,10 @@ impl apk_package {
         }
     }
 
-    /// Copies the `C:` package identity as text (`Q1` and base64 of a SHA-1, as in the index)
-    /// and a NUL into `buf` (`len` bytes), and its length without the NUL into `*out_len`. A
-    /// package without an identity gives the empty string.
+    /// Copies the `C:` package identity as text (`Q1` and base64 of a SHA-1, as in the index;
+    /// for an entry of a v3 index the first 20 bytes of its SHA-256 package hash, as apk-tools
+    /// 3 records it) and a NUL into `buf` (`len` bytes), and its length without the NUL into
+    /// `*out_len`. A package without an identity gives the empty string.
     ///
     /// Returns `APK_RESULT_NULL_PARAMETER` (`buf` may be NULL only when `len` is 0) or
     /// `APK_RESULT_INSUFFICIENT_SIZE`: then `buf` is untouched and `*out_len` still receives

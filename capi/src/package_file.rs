@@ -1,11 +1,13 @@
-//! Package files (`.apk`): open, read the metadata, verify, extract, check.
+//! Package files (`.apk`, v2 or v3): open, read the metadata, verify, extract, check.
 
 use std::ffi::c_char;
 use std::fs::File;
 use std::io::BufReader;
 
-use apk_index::{Checksum, Dependency, PackageInfo};
-use apk_pkg::{ExtractError, Extractor, PackageReader, PackageSummary, VerifyPackageError};
+use apk_index::{Checksum, ChecksumForm, Dependency, PackageInfo};
+use apk_pkg::{
+    AdbPackage, ExtractError, Extractor, PackageReader, PackageSummary, VerifyPackageError,
+};
 
 use crate::dependency::dependency_text;
 use crate::error::{Error, Failure, apk_result};
@@ -32,6 +34,10 @@ const EXTRACT_FLAGS: u32 = APK_EXTRACT_ALLOW_DEVICES | APK_EXTRACT_OVERWRITE;
 /// signatures are available at once; the file tree (the data part) is read later, once, by
 /// `apk_package_file_extract`. The file stays open until `apk_package_file_free`.
 ///
+/// apk v3 packages (files starting with `ADB`, any compression) are opened by the same
+/// functions: they are read whole at open, their metadata comes from the package's info, and
+/// their signatures are matched by key id (see `apk_package_file_signature_key_name`).
+///
 /// String getters return `apk_str` views (NOT NUL-terminated) valid until
 /// `apk_package_file_free`; a NULL `pkg` gives `{ NULL, 0 }`, 0 or
 /// `APK_RESULT_NULL_PARAMETER`. Functions taking a `const apk_package_file *` only read it
@@ -46,7 +52,7 @@ pub struct apk_package_file {
 pub(crate) struct PackageFileHandle {
     /// The metadata, copied at open so that views of it stay put while the reader moves on.
     info: PackageInfo,
-    reader: PackageReader<BufReader<File>>,
+    body: Body,
     /// Whether the data stream has been (or started to be) read.
     consumed: bool,
     /// What a successful extraction found.
@@ -58,14 +64,50 @@ impl Castable for apk_package_file {
     type RustType = PackageFileHandle;
 }
 
+/// The package behind a handle.
+enum Body {
+    /// A v2 package, read as it streams.
+    V2(Box<PackageReader<BufReader<File>>>),
+    /// A v3 package, read whole, with the hex key ids of its signatures.
+    V3 {
+        package: Box<AdbPackage>,
+        key_ids: Vec<String>,
+    },
+}
+
 impl PackageFileHandle {
-    /// The identity, once known.
+    /// The identity, once known: for a v3 package the first 20 bytes of the SHA-256 of its
+    /// ADB payload (what a v3 index records, and what apk-tools 3 calls the package by).
     fn identity(&self) -> Option<Checksum> {
-        match &self.summary {
-            Some(summary) => Some(summary.identity()),
-            None => self.reader.identity(),
+        match (&self.summary, &self.body) {
+            (Some(summary), _) => Some(summary.identity()),
+            (None, Body::V2(reader)) => reader.identity(),
+            (None, Body::V3 { package, .. }) => {
+                Checksum::from_digest(&package.identity()[..20], ChecksumForm::Q1)
+            }
         }
     }
+}
+
+/// Whether the file at `path` starts with `ADB` (an apk v3 file). Unreadable files are
+/// left to the v2 reader, which reports them.
+pub(crate) fn is_adb_file(path: &std::path::Path) -> bool {
+    let mut magic = [0u8; 3];
+    File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+        .is_ok()
+        && &magic == b"ADB"
+}
+
+/// Reads and opens a v3 package file.
+fn open_adb(path: &std::path::Path) -> Result<AdbPackage, Error> {
+    let data = std::fs::read(path).map_err(|source| {
+        Error::ReadPackage(apk_pkg::ReadPackageError::Open {
+            path: path.to_owned(),
+            source,
+        })
+    })?;
+    AdbPackage::new(data).map_err(Error::AdbPackage)
 }
 
 /// What `apk_package_file_extract` did.
@@ -134,7 +176,8 @@ fn dependency_get(
 
 impl apk_package_file {
     /// Opens the package file at `path` (NUL-terminated) and reads its signatures and
-    /// metadata. Nothing is verified yet: see `apk_package_file_verify`,
+    /// metadata; a v3 package (starting with `ADB`) is read whole and its structure checked.
+    /// Nothing is verified yet: see `apk_package_file_verify`,
     /// `apk_package_file_extract` and `apk_package_file_check`. The new package is stored in
     /// `*pkg_out`; the caller frees it with `apk_package_file_free`.
     ///
@@ -150,12 +193,27 @@ impl apk_package_file {
         ffi_boundary! {
             let path = try_ok!(path_from_bytes(try_cstr_bytes!(path), "path"));
             let pkg_out = try_out!(pkg_out);
-            let reader = try_ok!(PackageReader::open(path));
-            let handle = PackageFileHandle {
-                info: reader.info().clone(),
-                reader,
-                consumed: false,
-                summary: None,
+            let handle = if is_adb_file(path) {
+                let package = try_ok!(open_adb(path));
+                let key_ids = package
+                    .signature_key_ids()
+                    .iter()
+                    .map(|id| id.iter().map(|b| format!("{b:02x}")).collect())
+                    .collect();
+                PackageFileHandle {
+                    info: package.info().clone(),
+                    body: Body::V3 { package: Box::new(package), key_ids },
+                    consumed: false,
+                    summary: None,
+                }
+            } else {
+                let reader = try_ok!(PackageReader::open(path));
+                PackageFileHandle {
+                    info: reader.info().clone(),
+                    body: Body::V2(Box::new(reader)),
+                    consumed: false,
+                    summary: None,
+                }
             };
             pkg_out.write(to_boxed_mut_ptr(handle));
             apk_result::Ok
@@ -305,23 +363,31 @@ impl apk_package_file {
     }
 
     /// The number of signatures (of supported algorithms) the package carries; 0 for an
-    /// unsigned package or a NULL `pkg`.
+    /// unsigned package or a NULL `pkg`. For a v3 package: its version-0 signature blocks.
     #[unsafe(no_mangle)]
     pub extern "C" fn apk_package_file_signatures_len(pkg: *const apk_package_file) -> usize {
-        read(pkg, |p| p.reader.signatures().len())
+        read(pkg, |p| match &p.body {
+            Body::V2(reader) => reader.signatures().len(),
+            Body::V3 { key_ids, .. } => key_ids.len(),
+        })
     }
 
     /// The name of the key that made signature number `position` (in package order), i.e.
     /// the file name its public key has in a key directory, such as
-    /// `alpine-devel@lists.alpinelinux.org-6165ee59.rsa.pub`. `{ NULL, 0 }` when `position`
-    /// is out of range or `pkg` is NULL.
+    /// `alpine-devel@lists.alpinelinux.org-6165ee59.rsa.pub`. A v3 signature names its key by
+    /// key id, not by file name: for a v3 package this is the key id as 32 lowercase hex
+    /// digits (the first 16 bytes of SHA-512 over the key's PKCS#1 encoding). `{ NULL, 0 }`
+    /// when `position` is out of range or `pkg` is NULL.
     #[unsafe(no_mangle)]
     pub extern "C" fn apk_package_file_signature_key_name(
         pkg: *const apk_package_file,
         position: usize,
     ) -> apk_str {
         read(pkg, |p| {
-            apk_str::from_option(p.reader.signatures().get(position).map(|s| s.key_name()))
+            apk_str::from_option(match &p.body {
+                Body::V2(reader) => reader.signatures().get(position).map(|s| s.key_name()),
+                Body::V3 { key_ids, .. } => key_ids.get(position).map(String::as_str),
+            })
         })
     }
 
@@ -343,9 +409,12 @@ impl apk_package_file {
         ffi_boundary! {
             let pkg = try_ref_from_ptr!(pkg);
             let keys = try_ref_from_ptr!(keys);
-            let verified = match &pkg.summary {
-                Some(summary) => summary.verify(keys),
-                None => pkg.reader.verify(keys),
+            let verified = match (&pkg.summary, &pkg.body) {
+                (Some(summary), _) => summary.verify(keys).map(drop).map_err(Error::from),
+                (None, Body::V2(reader)) => reader.verify(keys).map(drop).map_err(Error::from),
+                (None, Body::V3 { package, .. }) => {
+                    package.verify(keys).map(drop).map_err(Error::AdbPackage)
+                }
             };
             try_ok!(verified);
             apk_result::Ok
@@ -406,9 +475,14 @@ impl apk_package_file {
                 // Checked here too (the extractor checks again) so that a package refused on
                 // its metadata alone is left unread. Without `datahash` the extractor checks
                 // once the data was read.
-                match pkg.reader.verify(keys) {
-                    Ok(_) | Err(VerifyPackageError::NeedsData) => {}
-                    Err(e) => fail!(Error::from(e)),
+                match &pkg.body {
+                    Body::V2(reader) => match reader.verify(keys) {
+                        Ok(_) | Err(VerifyPackageError::NeedsData) => {}
+                        Err(e) => fail!(Error::from(e)),
+                    },
+                    Body::V3 { package, .. } => {
+                        try_ok!(package.verify(keys).map_err(Error::AdbPackage));
+                    }
                 }
             }
             let mut extractor = Extractor::new();
@@ -416,24 +490,37 @@ impl apk_package_file {
                 .allow_devices(flags & APK_EXTRACT_ALLOW_DEVICES != 0)
                 .overwrite(flags & APK_EXTRACT_OVERWRITE != 0)
                 .trusted_keys(keys.cloned());
-            let result = extractor.extract(&mut pkg.reader, dest);
+            let (result, package_summary) = match &mut pkg.body {
+                Body::V2(reader) => match extractor.extract(reader, dest) {
+                    Ok(s) => (Ok(counts(&s)), Some(s.package)),
+                    Err(e) => (Err(e), None),
+                },
+                Body::V3 { package, .. } => (
+                    extractor
+                        .extract_adb(package.stream(), dest)
+                        .map(|s| apk_extract_summary {
+                            files: s.files,
+                            directories: s.directories,
+                            symlinks: s.symlinks,
+                            hardlinks: s.hardlinks,
+                            devices: s.devices,
+                            bytes: s.bytes,
+                            xattrs_failed: s.xattrs_failed,
+                        }),
+                    None,
+                ),
+            };
             // The destination is opened before any data is read.
             if !matches!(result, Err(ExtractError::Destination { .. })) {
                 pkg.consumed = true;
             }
             let summary = try_ok!(result);
             if let Some(out) = summary_out {
-                out.write(apk_extract_summary {
-                    files: summary.files,
-                    directories: summary.directories,
-                    symlinks: summary.symlinks,
-                    hardlinks: summary.hardlinks,
-                    devices: summary.devices,
-                    bytes: summary.bytes,
-                    xattrs_failed: summary.xattrs_failed,
-                });
+                out.write(summary);
             }
-            pkg.summary = Some(summary.package);
+            if package_summary.is_some() {
+                pkg.summary = package_summary;
+            }
             apk_result::Ok
         }
     }
@@ -457,6 +544,14 @@ impl apk_package_file {
         ffi_boundary! {
             let path = try_ok!(path_from_bytes(try_cstr_bytes!(path), "path"));
             let keys = try_opt_ref_from_ptr!(keys);
+            if is_adb_file(path) {
+                let package = try_ok!(open_adb(path));
+                try_ok!(package.check().map_err(Error::AdbPackage));
+                if let Some(keys) = keys {
+                    try_ok!(package.verify(keys).map_err(Error::AdbPackage));
+                }
+                return apk_result::Ok;
+            }
             let reader = try_ok!(PackageReader::open(path));
             let summary = try_ok!(reader.finish());
             if let Some(keys) = keys {
@@ -464,5 +559,18 @@ impl apk_package_file {
             }
             apk_result::Ok
         }
+    }
+}
+
+/// The counts of a v2 extraction, as C sees them.
+fn counts(s: &apk_pkg::ExtractSummary) -> apk_extract_summary {
+    apk_extract_summary {
+        files: s.files,
+        directories: s.directories,
+        symlinks: s.symlinks,
+        hardlinks: s.hardlinks,
+        devices: s.devices,
+        bytes: s.bytes,
+        xattrs_failed: s.xattrs_failed,
     }
 }

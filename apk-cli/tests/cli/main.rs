@@ -3,6 +3,7 @@
 
 mod adbdump;
 mod help;
+mod mkndx;
 mod mkpkg;
 mod pkgcmds;
 mod solver;

@@ -257,8 +257,30 @@ fn usage_problems_are_reported() {
         "ERROR: invalid -I depends: invalid dependency 'a>=x': invalid version after the operator",
     );
     fail(
-        &["mkpkg", "-I", "name:a", "-I", "version:1", "--format", "v3"],
-        "package format v3 is not supported yet",
+        &[
+            "mkpkg",
+            "-I",
+            "name:a",
+            "-I",
+            "version:1",
+            "--compression",
+            "none",
+        ],
+        "--compression applies to --format v3 only",
+    );
+    fail(
+        &[
+            "mkpkg",
+            "-I",
+            "name:a",
+            "-I",
+            "version:1",
+            "--format",
+            "v3",
+            "--compression",
+            "lzma",
+        ],
+        "unsupported compression \"lzma\"",
     );
     fail(
         &[

@@ -19,6 +19,11 @@
 //!   [`Package::check_data`] (DATA blocks against the SHA-256 file hashes),
 //!   [`package_identity`] and [`unique_id`].
 //! * [`dump`]: the text of apk-tools 3's `adbdump`.
+//! * Writing: [`AdbWriter`] (the value heap, laid out and de-duplicated as apk-tools 3 does),
+//!   [`AdbStreamWriter`] (wrapper, blocks, padding, streamed DATA blocks), [`sign_payload`]
+//!   (SIG blocks: key id, SHA-512, RSA PKCS#1 v1.5), [`write_pkginfo_fields`] and
+//!   [`write_dependencies`] (package info), [`IndexWriter`] (`Packages.adb`, as `mkndx`
+//!   makes it) and [`read_adb_head`] (a package's ADB block, read from a stream).
 //!
 //! Everything here reads whole files from memory; [`ReadOptions`] caps how much a compressed
 //! file may expand.
@@ -40,6 +45,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod build;
 mod container;
 mod dump;
 mod error;
@@ -47,7 +53,12 @@ mod model;
 pub mod schema;
 mod trust;
 mod value;
+mod writer;
 
+pub use build::{
+    AdbHead, IndexHash, IndexWriter, IndexedPackage, PKGINFO_FIELDS, PkgInfoSlots, read_adb_head,
+    write_dependencies, write_dependency, write_pkginfo_fields,
+};
 pub use container::AdbFile;
 pub use container::{
     Block, BlockKind, Compression, DataBlock, ReadOptions, SigBlock, decompress,
@@ -61,6 +72,9 @@ pub use model::{
 pub use schema::SchemaId;
 pub use trust::{SignatureStatus, Verified, key_id, package_identity, unique_id, verify_bytes};
 pub use value::{Adb, Value, Vector, VectorTag};
+pub use writer::{
+    AdbStreamWriter, AdbWriteError, AdbWriter, block_header, sign_payload, write_file,
+};
 
 /// Sample data for the examples in this module's documentation (not part of the API).
 #[doc(hidden)]

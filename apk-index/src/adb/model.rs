@@ -370,6 +370,23 @@ impl<'a> PkgInfo<'a> {
         }
     }
 
+    /// The identity apk-tools identifies the package by: the first 20 bytes of `hashes`
+    /// (all of a 20-byte value, a SHA-256 cut to 160 bits otherwise) in the `Q1` form, which
+    /// is also what it records as `C:` in the installed database and the triggers file.
+    /// `None` when `hashes` is absent or shorter than 20 bytes.
+    ///
+    /// ```
+    /// use apk_index::adb::PkgInfo;
+    /// let mut info = PkgInfo::default();
+    /// let id: Vec<u8> = (0..32).collect();
+    /// info.hashes = Some(&id);
+    /// assert_eq!(info.short_identity().unwrap().as_bytes(), &id[..20]);
+    /// assert!(info.short_identity().unwrap().to_string().starts_with("Q1"));
+    /// ```
+    pub fn short_identity(&self) -> Option<Checksum> {
+        Checksum::from_digest(self.hashes?.get(..20)?, ChecksumForm::Q1)
+    }
+
     /// The package as the crate's [`PackageInfo`]: identity from `hashes` (see
     /// [`identity`](Self::identity)), `S:` from `file-size`, `c:` as 40 hex digits, the
     /// dependency lists, replaces and tags. `recommends` and `layer` have no place there.
@@ -394,6 +411,7 @@ impl<'a> PkgInfo<'a> {
     pub fn to_package_info(&self) -> Result<PackageInfo, AdbError> {
         let name = self
             .name
+            .filter(|n| !n.is_empty())
             .ok_or_else(|| AdbError::Invalid("package without a name".into()))?;
         let mut info = PackageInfo::new(
             check_token("name", name)?,
@@ -450,12 +468,13 @@ impl<'a> PkgInfo<'a> {
         use std::fmt::Write as _;
         let name = self
             .name
+            .filter(|n| !n.is_empty())
             .ok_or_else(|| AdbError::Invalid("package without a name".into()))?;
         // Writing into a String cannot fail.
         let mut line = |key: char, value: &str| {
             let _ = writeln!(out, "{key}:{value}");
         };
-        if let Some(id) = self.identity() {
+        if let Some(id) = self.short_identity() {
             line('C', &id.to_string());
         }
         line('P', check_token("name", name)?);
@@ -1199,8 +1218,10 @@ impl Index {
     /// Loads a v3 index (`Packages.adb`, any compression) into the index model and, if `keys`
     /// is given, verifies its signature first (keys are matched by key id).
     ///
-    /// Each package entry becomes an APKINDEX record: identity (`C:`, `Q2` form for a
-    /// SHA-256 identity), name, version, arch, file size, installed size, description, URL,
+    /// Each package entry becomes an APKINDEX record: identity (`C:`: the first 20 bytes of
+    /// `hashes` in the `Q1` form, by which apk-tools identifies packages and which it records
+    /// in the installed database; the whole value is kept, see [`Index::adb_hashes`]), name,
+    /// version, arch, file size, installed size, description, URL,
     /// licence, origin, maintainer, build time, commit, provider priority, depends, provides
     /// and install-if. `replaces`, `recommends`, `layer` and `tags` are not part of the index
     /// model and are left out; read them with [`IndexFile`]. The index description is kept;
@@ -1214,7 +1235,8 @@ impl Index {
     /// assert_eq!(index.description(), Some("demo"));
     /// let hello = index.package(0);
     /// assert_eq!((hello.name(), hello.version(), hello.size()), ("hello", "1.0-r0", 160));
-    /// assert!(hello.identity().unwrap().to_string().starts_with("Q2"));
+    /// assert!(hello.identity().unwrap().to_string().starts_with("Q1"));
+    /// assert_eq!(index.adb_hashes(0).map(<[u8]>::len), Some(32));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn from_adb_bytes(
@@ -1252,6 +1274,13 @@ impl Index {
         let text = index_file.to_apkindex_text()?;
         let mut index = Index::from_text(text, options);
         index.set_source_info(index_file.description.map(str::to_owned), signed_by);
+        index.set_adb_hashes(
+            index_file
+                .packages
+                .iter()
+                .map(|p| Box::from(p.hashes.unwrap_or_default()))
+                .collect(),
+        );
         Ok(index)
     }
 }

@@ -7,17 +7,22 @@
 //! opened without following links, everything but directories under a temporary name,
 //! renamed into place only when the whole package is staged.
 
+use std::borrow::Cow;
 use std::ffi::OsStr;
+use std::fmt;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use apk_index::adb::{self, AdbError, AdbFile, FileEntry, FileTarget, Package, SchemaId};
-use apk_index::{Checksum, ChecksumForm};
+use apk_index::adb::{
+    self, AdbError, AdbFile, Compression, FileEntry, FileTarget, Package, SchemaId,
+};
+use apk_index::{Checksum, ChecksumForm, KeySet, PackageInfo};
 
 use super::{
-    COPY_BUFFER, EntrySource, ExtractError, Extractor, HashMap, Mode, OFlags, Placement, Run,
-    Stage, Walker,
+    COPY_BUFFER, EntrySource, ExtractError, Extractor, HashMap, Mode, OFlags, Placement,
+    RecordedHash, Run, Stage, StagedEntry, Walker,
 };
+use crate::ScriptKind;
 use crate::reader::{EntryKind, ReadPackageError, Xattr, validate_path};
 
 /// What [`Extractor::extract_adb`] did.
@@ -119,17 +124,17 @@ fn checked_path(raw: &[u8]) -> Result<PathBuf, ExtractError> {
     }
 }
 
-/// Owner and group ids for the names in an ACL: `root` is 0; other names are looked up in
-/// the host's `/etc/passwd` and `/etc/group`; unknown names (and no name) become 65534, as
-/// apk-tools does.
+/// Owner and group ids for the names in an ACL: `root` (and no name) is 0; other names are
+/// looked up in `etc/passwd` and `etc/group` below a root ([`Extractor::owner_names_from`]);
+/// unknown names become 65534, as apk-tools does.
 struct Owners {
     users: HashMap<String, u64>,
     groups: HashMap<String, u64>,
 }
 
 impl Owners {
-    fn load() -> Owners {
-        fn table(path: &str) -> HashMap<String, u64> {
+    fn load(root: &Path) -> Owners {
+        fn table(path: &Path) -> HashMap<String, u64> {
             let text = std::fs::read_to_string(path).unwrap_or_default();
             text.lines()
                 .filter_map(|line| {
@@ -141,8 +146,8 @@ impl Owners {
                 .collect()
         }
         Owners {
-            users: table("/etc/passwd"),
-            groups: table("/etc/group"),
+            users: table(&root.join("etc/passwd")),
+            groups: table(&root.join("etc/group")),
         }
     }
 
@@ -188,10 +193,289 @@ fn split_dev(dev: u64) -> (u32, u32) {
 
 /// The checksum the installed database records for a v3 file (`Q1` of the first 20 bytes of
 /// its SHA-256), which is also a SHA-1-sized checksum that tells staging the contents were
-/// already checked.
+/// already checked. A hash of another length (SHA-1, SHA-512) gives none: staging computes
+/// the SHA-256 itself.
 fn recorded_checksum(hash: Option<&[u8]>) -> Option<Checksum> {
-    let hash = hash?;
+    let hash = hash.filter(|h| h.len() == 32)?;
     Checksum::from_digest(hash.get(..20)?, ChecksumForm::Q1)
+}
+
+/// A v3 (ADB) package read into memory and parsed, not yet trusted or extracted: its
+/// metadata, scripts and identity, for a package manager that must know them before it stages
+/// the files ([`Extractor::stage_adb`]).
+///
+/// Opening decompresses the file once (any wrapper: `ADB.`, `ADBd`, `ADBc` with deflate or
+/// zstd) and checks the block structure and the package tree against the schema; the
+/// signature ([`verify`](Self::verify)) and the DATA blocks are checked later, before
+/// anything is written.
+///
+/// ```
+/// use apk_pkg::{AdbPackage, Extractor, StagedKind};
+///
+/// let stream = apk_index::adb::tests_support::tiny_package();
+/// let package = AdbPackage::new(stream)?;
+/// assert_eq!((package.info().name.as_str(), package.info().version.as_str()), ("tiny", "1-r0"));
+/// assert!(package.scripts().is_empty());
+///
+/// let dest = tempfile::tempdir()?;
+/// let staged = Extractor::new().preserve_owner(false).stage_adb(&package, dest.path())?;
+/// assert_eq!(staged.entries()[0].kind, StagedKind::File);
+/// // The `Z:` apk-tools 3 records: SHA-256 of the contents, cut to 20 bytes.
+/// assert_eq!(staged.entries()[0].checksum.unwrap().to_string(), "Q1j0NDRmSPa5bfid2pAcUXaxCm2Dk=");
+/// staged.commit(|_| apk_pkg::Placement::Install)?;
+/// assert_eq!(std::fs::read(dest.path().join("f"))?, b"hi");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct AdbPackage {
+    /// The inner stream (decompressed).
+    stream: Vec<u8>,
+    file_size: u64,
+    compression: Compression,
+    info: PackageInfo,
+    scripts: Vec<(ScriptKind, Vec<u8>)>,
+    identity: [u8; 32],
+    unique_id: Option<[u8; 20]>,
+    key_ids: Vec<[u8; 16]>,
+}
+
+impl fmt::Debug for AdbPackage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AdbPackage")
+            .field("name", &self.info.name)
+            .field("version", &self.info.version)
+            .field("file_size", &self.file_size)
+            .field("compression", &self.compression)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AdbPackage {
+    /// Opens a v3 package from the bytes of its file, with the default limit on how much it
+    /// may expand ([`adb::ReadOptions::default`]).
+    ///
+    /// Fails when the file is not an ADB `pckg` file, its blocks are malformed, the package
+    /// tree does not follow the schema, or its metadata cannot be carried into the installed
+    /// database (see [`apk_index::adb::PkgInfo::to_package_info`]).
+    pub fn new(data: Vec<u8>) -> Result<AdbPackage, AdbError> {
+        AdbPackage::with_options(data, &adb::ReadOptions::default())
+    }
+
+    /// [`new`](Self::new) with explicit read limits.
+    ///
+    /// ```
+    /// use apk_index::adb::{AdbError, ReadOptions};
+    /// let stream = apk_index::adb::tests_support::tiny_package();
+    /// let tight = ReadOptions { max_size: 10 };
+    /// assert!(matches!(apk_pkg::AdbPackage::with_options(stream, &tight), Err(AdbError::TooLarge { .. })));
+    /// ```
+    pub fn with_options(data: Vec<u8>, options: &adb::ReadOptions) -> Result<AdbPackage, AdbError> {
+        let file_size = data.len() as u64;
+        let (compression, inflated) = adb::decompress_with_info(&data, options)?;
+        let inflated = match inflated {
+            Cow::Borrowed(_) => None,
+            Cow::Owned(v) => Some(v),
+        };
+        let stream = inflated.unwrap_or(data);
+        let file = AdbFile::parse_schema(&stream, SchemaId::PACKAGE)?;
+        let package = Package::from_file(&file)?;
+        let mut info = package.to_package_info()?;
+        let adb = file.adb();
+        // The unique id `mkpkg` stores (20 bytes); other values are not one.
+        let unique_id: Option<[u8; 20]> = package.info.hashes.and_then(|h| h.try_into().ok());
+        info.identity = unique_id.map(Checksum::sha1);
+        if info.size == 0 {
+            info.size = file_size;
+        }
+        let scripts = package
+            .scripts
+            .iter()
+            .filter_map(|(name, body)| Some((name.parse::<ScriptKind>().ok()?, body.to_vec())))
+            .collect();
+        let identity = adb::package_identity(&adb);
+        let key_ids = file.signatures().iter().filter_map(|s| s.key_id).collect();
+        Ok(AdbPackage {
+            file_size,
+            compression,
+            info,
+            scripts,
+            identity,
+            unique_id,
+            key_ids,
+            stream,
+        })
+    }
+
+    /// The package metadata: name, version, arch, description, licence, origin, URL,
+    /// maintainer, build time, commit, installed size, dependencies, provides, replaces and
+    /// their priority, install-if, tags and the trigger globs (`triggers`). `identity` is the
+    /// package's own unique id ([`unique_id`](Self::unique_id)) in the `Q1` form, which is
+    /// what apk-tools 3 records for a package installed from a file; `size` is the size of
+    /// the file.
+    pub fn info(&self) -> &PackageInfo {
+        &self.info
+    }
+
+    /// The scripts, in schema order (trigger, pre-install, post-install, pre-deinstall,
+    /// post-deinstall, pre-upgrade, post-upgrade), as (kind, text).
+    pub fn scripts(&self) -> &[(ScriptKind, Vec<u8>)] {
+        &self.scripts
+    }
+
+    /// The package identity indexes record: SHA-256 of its ADB block payload. apk-tools 3
+    /// records its first 20 bytes (`Q1`) as `C:` for a package installed from a repository.
+    ///
+    /// ```
+    /// let package = apk_pkg::AdbPackage::new(apk_index::adb::tests_support::tiny_package())?;
+    /// assert_eq!(package.identity().len(), 32);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn identity(&self) -> [u8; 32] {
+        self.identity
+    }
+
+    /// The 20-byte unique id `mkpkg` stores in the package (`info.hashes`), if it has one.
+    pub fn unique_id(&self) -> Option<[u8; 20]> {
+        self.unique_id
+    }
+
+    /// The package's inner stream: the file without its compression wrapper, itself a
+    /// valid uncompressed (`ADB.`) package file, for [`Extractor::extract_adb`].
+    ///
+    /// ```
+    /// let stream = apk_index::adb::tests_support::tiny_package();
+    /// let package = apk_pkg::AdbPackage::new(stream.clone())?;
+    /// assert_eq!(package.stream(), &stream[..]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn stream(&self) -> &[u8] {
+        &self.stream
+    }
+
+    /// The size of the package file, as given (compressed).
+    pub fn file_size(&self) -> u64 {
+        self.file_size
+    }
+
+    /// The file's compression wrapper.
+    pub fn compression(&self) -> Compression {
+        self.compression
+    }
+
+    /// The key ids of the package's signatures (version-0 SIG blocks), in file order.
+    ///
+    /// ```
+    /// let package = apk_pkg::AdbPackage::new(apk_index::adb::tests_support::tiny_package())?;
+    /// assert!(package.signature_key_ids().is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn signature_key_ids(&self) -> &[[u8; 16]] {
+        &self.key_ids
+    }
+
+    /// Checks the signatures against `keys` (matched by key id, not file name); see
+    /// [`AdbFile::verify_signature`]. This covers the metadata; the file contents are
+    /// checked against it when the package is staged or with [`check`](Self::check).
+    ///
+    /// ```
+    /// use apk_index::adb::AdbError;
+    /// let package = apk_pkg::AdbPackage::new(apk_index::adb::tests_support::tiny_package())?;
+    /// assert!(matches!(package.verify(&apk_index::KeySet::new()), Err(AdbError::Unsigned)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn verify(&self, keys: &KeySet) -> Result<adb::Verified, AdbError> {
+        AdbFile::parse_schema(&self.stream, SchemaId::PACKAGE)?.verify_signature(keys)
+    }
+
+    /// Checks every DATA block against the file list and hashes (as staging does first),
+    /// without writing anything.
+    ///
+    /// ```
+    /// let package = apk_pkg::AdbPackage::new(apk_index::adb::tests_support::tiny_package())?;
+    /// package.check()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn check(&self) -> Result<(), AdbError> {
+        let file = AdbFile::parse_schema(&self.stream, SchemaId::PACKAGE)?;
+        Package::from_file(&file)?.check_data(file.data_blocks())
+    }
+}
+
+/// A v3 package whose contents have been checked and written under temporary names; returned
+/// by [`Extractor::stage_adb`]. The v3 counterpart of [`StagedPackage`](super::StagedPackage):
+/// [`commit`](Self::commit) puts each entry where the caller says,
+/// [`abort`](Self::abort) (or dropping it uncommitted) removes every temporary file.
+pub struct StagedAdbPackage {
+    stage: Stage,
+    identity: [u8; 32],
+    verified_by: Option<String>,
+}
+
+impl fmt::Debug for StagedAdbPackage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StagedAdbPackage")
+            .field("dest", &self.stage.dest)
+            .field("entries", &self.stage.entries)
+            .field("verified_by", &self.verified_by)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StagedAdbPackage {
+    /// Every entry, in package order (`paths`, then each directory's `files`), directories
+    /// included (not the nameless root). Checksums are apk-tools 3's `sha256-160` values (see
+    /// [`StagedEntry::checksum`]); owners are the ids the ACL names map to.
+    pub fn entries(&self) -> &[StagedEntry] {
+        &self.stage.entries
+    }
+
+    /// The package identity: SHA-256 of its ADB block payload.
+    pub fn identity(&self) -> [u8; 32] {
+        self.identity
+    }
+
+    /// The trusted key that verified the package, when [`Extractor::trusted_keys`] required
+    /// one.
+    pub fn verified_by(&self) -> Option<&str> {
+        self.verified_by.as_deref()
+    }
+
+    /// The destination directory given to [`Extractor::stage_adb`].
+    pub fn dest(&self) -> &Path {
+        &self.stage.dest
+    }
+
+    /// Puts every entry but directories where `decide` says, then applies the directories'
+    /// attributes; the same rules as [`StagedPackage::commit`](super::StagedPackage::commit).
+    pub fn commit(
+        self,
+        mut decide: impl FnMut(&StagedEntry) -> Placement,
+    ) -> Result<AdbExtractSummary, ExtractError> {
+        let StagedAdbPackage {
+            mut stage,
+            identity,
+            verified_by,
+        } = self;
+        let c = stage.commit(&mut decide)?;
+        Ok(AdbExtractSummary {
+            identity,
+            verified_by,
+            files: c.files,
+            directories: c.directories,
+            symlinks: c.symlinks,
+            hardlinks: c.hardlinks,
+            devices: c.devices,
+            bytes: c.bytes,
+            xattrs_failed: c.xattrs_failed,
+        })
+    }
+
+    /// Removes every temporary file, leaving the final names untouched (directories created
+    /// while staging stay). Dropping an uncommitted `StagedAdbPackage` does the same.
+    pub fn abort(self) {
+        let mut this = self;
+        this.stage.cleanup();
+    }
 }
 
 impl Extractor {
@@ -205,8 +489,9 @@ impl Extractor {
     /// temporary names renamed into place at the end, hard links only to earlier files,
     /// devices only with [`allow_devices`](Self::allow_devices), the entry and size limits.
     /// The nameless root directory entry creates nothing. Owners are names in v3: `root` is
-    /// 0, others are looked up in the host's `/etc/passwd` and `/etc/group` (unknown: 65534).
-    /// Directories get the current time (v3 stores no directory times).
+    /// 0, others are looked up in `/etc/passwd` and `/etc/group` (or below
+    /// [`owner_names_from`](Self::owner_names_from); unknown: 65534). Directories get the
+    /// current time (v3 stores no directory times).
     ///
     /// ```
     /// let stream = apk_index::adb::tests_support::tiny_package();
@@ -217,11 +502,56 @@ impl Extractor {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn extract_adb(&self, data: &[u8], dest: &Path) -> Result<AdbExtractSummary, ExtractError> {
-        let options = adb::ReadOptions {
+        let stream = adb::decompress(data, &self.adb_read_options())?;
+        let (stage, identity, verified_by) = self.stage_stream(&stream, dest, !self.overwrite)?;
+        StagedAdbPackage {
+            stage,
+            identity,
+            verified_by,
+        }
+        .commit(|_| Placement::Install)
+    }
+
+    /// Like [`extract_adb`](Self::extract_adb) for a package opened with [`AdbPackage`], but
+    /// stops before anything is renamed into place, as [`stage`](Self::stage) does for v2
+    /// packages: the signature (with [`trusted_keys`](Self::trusted_keys)) and every DATA
+    /// block are checked, directories are created (their attributes wait for
+    /// [`StagedAdbPackage::commit`]) and everything else sits under its temporary name in its
+    /// final directory. An existing file or symlink at an entry's final name is reported in
+    /// [`StagedEntry::existed`], not refused; an existing directory there is
+    /// ([`ExtractError::AlreadyExists`]). On error every temporary file is removed.
+    ///
+    /// The entries' checksums are what apk-tools 3 records in the installed database for a v3
+    /// package (`sha256-160`, with the `f:S` flag; see [`StagedEntry::checksum`]).
+    pub fn stage_adb(
+        &self,
+        package: &AdbPackage,
+        dest: &Path,
+    ) -> Result<StagedAdbPackage, ExtractError> {
+        let (stage, identity, verified_by) = self.stage_stream(&package.stream, dest, false)?;
+        Ok(StagedAdbPackage {
+            stage,
+            identity,
+            verified_by,
+        })
+    }
+
+    /// How much a v3 package may expand: the data limit plus room for the metadata.
+    fn adb_read_options(&self) -> adb::ReadOptions {
+        adb::ReadOptions {
             max_size: self.limits.max_data_size.saturating_add(1 << 28),
-        };
-        let stream = adb::decompress(data, &options)?;
-        let file = AdbFile::parse_schema(&stream, SchemaId::PACKAGE)?;
+        }
+    }
+
+    /// Checks and stages the inner stream of a v3 package: returns the stage, the identity
+    /// and the verifying key.
+    fn stage_stream(
+        &self,
+        stream: &[u8],
+        dest: &Path,
+        refuse_existing: bool,
+    ) -> Result<(Stage, [u8; 32], Option<String>), ExtractError> {
+        let file = AdbFile::parse_schema(stream, SchemaId::PACKAGE)?;
         let verified_by = match &self.trusted_keys {
             Some(keys) => Some(file.verify_signature(keys)?.key_name),
             None => None,
@@ -259,7 +589,7 @@ impl Extractor {
         // From here on, dropping `run` (on error or panic) removes the temporary files.
         let mut run = Run {
             opts: self,
-            refuse_existing: !self.overwrite,
+            refuse_existing,
             stage: Stage {
                 dest: dest.to_owned(),
                 preserve_owner: self.preserve_owner,
@@ -272,8 +602,9 @@ impl Extractor {
             pkgname: package.info.name.unwrap_or_default().to_owned(),
             seen: HashMap::new(),
             buf: vec![0; COPY_BUFFER],
+            hashes: RecordedHash::Sha256Of160,
         };
-        let owners = Owners::load();
+        let owners = Owners::load(&self.names_root);
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
@@ -310,18 +641,8 @@ impl Extractor {
                 run.stage_entry(&mut entry)?;
             }
         }
-        let c = run.stage.commit(&mut |_| Placement::Install)?;
-        Ok(AdbExtractSummary {
-            identity: adb::package_identity(&file.adb()),
-            verified_by,
-            files: c.files,
-            directories: c.directories,
-            symlinks: c.symlinks,
-            hardlinks: c.hardlinks,
-            devices: c.devices,
-            bytes: c.bytes,
-            xattrs_failed: c.xattrs_failed,
-        })
+        let identity = adb::package_identity(&file.adb());
+        Ok((run.stage, identity, verified_by))
     }
 }
 

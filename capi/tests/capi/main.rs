@@ -8,3 +8,4 @@ mod db_program;
 mod header;
 mod package_program;
 mod solver_program;
+mod v3_program;

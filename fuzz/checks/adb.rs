@@ -1,0 +1,160 @@
+//! apk v3 (ADB) files on arbitrary bytes, through the reader in `apk_index::adb`.
+//!
+//! The input is read as a file as it is (any wrapper: `ADB.`, `ADBd`, `ADBc`), and, so that the
+//! fuzzer reaches the blocks and values without having to find the magic first, as the body of
+//! an uncompressed package (`ADB.pckg` + input) and of an uncompressed index (`ADB.indx` +
+//! input). Oracles:
+//!
+//! * nothing panics, and the expansion limit holds (the inner stream is never larger than it);
+//! * verifying against an empty key set never succeeds, neither for the parsed file
+//!   (`AdbFile::verify_signature`) nor for the bytes (`verify_bytes`, `Index::from_adb_bytes`
+//!   with keys); every SIG block's status with no keys is "untrusted" or "unsupported";
+//! * `dump` (with no keys and with the empty key set) gives the same text both times;
+//! * a package that reads gives the files that need DATA blocks in `paths` order, and a
+//!   successful `check_data` means every such file had its block;
+//! * an index that loads into the index model without keys has one package per index entry,
+//!   each known by the first 20 bytes of its `hashes` (`Index::adb_hashes` keeps them whole).
+//!
+//! Shared, via `#[path]`, by the fuzz target `fuzz/fuzz_targets/adb.rs` and by
+//! `apk-index/tests/fuzz_artifacts.rs`, which replays `fuzz/artifacts/adb/`; depends only on
+//! the library crates, never on libFuzzer.
+
+use std::hint::black_box;
+
+use apk_index::adb::{self, AdbFile, IndexFile, Package, ReadOptions, SchemaId, SignatureStatus};
+use apk_index::{Index, IndexOptions, KeySet};
+
+/// The most an input may expand to.
+const MAX_SIZE: u64 = 16 << 20;
+
+/// Check `data` as a file and as the body of an uncompressed package and index.
+pub fn run(data: &[u8]) {
+    check(data);
+    for schema in [&b"ADB.pckg"[..], b"ADB.indx"] {
+        let mut stream = schema.to_vec();
+        stream.extend_from_slice(data);
+        check(&stream);
+    }
+}
+
+fn check(data: &[u8]) {
+    let options = ReadOptions { max_size: MAX_SIZE };
+    let empty = KeySet::new();
+    assert!(
+        adb::verify_bytes(data, &empty, &options).is_err(),
+        "verified against an empty key set"
+    );
+    assert!(
+        Index::from_adb_bytes_with(data, Some(&empty), &IndexOptions::default(), &options).is_err(),
+        "an index verified against an empty key set"
+    );
+    let stream = match adb::decompress(data, &options) {
+        Ok(stream) => stream,
+        Err(e) => {
+            black_box(e.to_string());
+            return;
+        }
+    };
+    assert!(stream.len() as u64 <= MAX_SIZE, "expanded past the limit");
+    let file = match AdbFile::parse(&stream) {
+        Ok(file) => file,
+        Err(e) => {
+            black_box(e.to_string());
+            return;
+        }
+    };
+    assert!(file.verify_signature(&empty).is_err());
+    for status in file.signature_status(None) {
+        assert!(
+            matches!(
+                status,
+                SignatureStatus::UntrustedKey | SignatureStatus::Unsupported
+            ),
+            "{status:?} without keys"
+        );
+    }
+    let dumped = adb::dump(&file, None).map_err(|e| e.to_string());
+    assert_eq!(
+        dumped,
+        adb::dump(&file, Some(&empty)).map_err(|e| e.to_string()),
+        "dump differs with an empty key set"
+    );
+    let _ = black_box(dumped);
+    black_box(adb::package_identity(&file.adb()));
+    let _ = black_box(adb::unique_id(&file.adb()).map_err(|e| e.to_string()));
+
+    if file.schema() == SchemaId::PACKAGE {
+        check_package(&file);
+    } else if file.schema() == SchemaId::INDEX {
+        check_index(data, &file, &options);
+    }
+}
+
+fn check_package(file: &AdbFile<'_>) {
+    let package = match Package::from_file(file) {
+        Ok(package) => package,
+        Err(e) => {
+            black_box(e.to_string());
+            return;
+        }
+    };
+    let mut last = (0, 0);
+    let mut needing_data = 0;
+    for (dir, f) in package.data_files() {
+        assert!(f.needs_data());
+        assert!((dir.slot, f.slot) > last, "data files out of order");
+        last = (dir.slot, f.slot);
+        needing_data += 1;
+        black_box(dir.file_path(f));
+    }
+    match package.check_data(file.data_blocks()) {
+        Ok(()) => assert_eq!(
+            needing_data,
+            file.data_blocks().len(),
+            "check_data passed with a block missing or extra"
+        ),
+        Err(e) => {
+            black_box(e.to_string());
+        }
+    }
+    let _ = black_box(
+        package
+            .check_unique_id(&file.adb())
+            .map_err(|e| e.to_string()),
+    );
+    let _ = black_box(package.to_package_info().map_err(|e| e.to_string()));
+}
+
+fn check_index(data: &[u8], file: &AdbFile<'_>, options: &ReadOptions) {
+    let index_file = match IndexFile::from_file(file) {
+        Ok(index_file) => index_file,
+        Err(e) => {
+            black_box(e.to_string());
+            return;
+        }
+    };
+    let _ = black_box(index_file.to_apkindex_text().map_err(|e| e.to_string()));
+    let index = match Index::from_adb_bytes_with(data, None, &IndexOptions::default(), options) {
+        Ok(index) => index,
+        Err(e) => {
+            black_box(e.to_string());
+            return;
+        }
+    };
+    assert_eq!(
+        index.len(),
+        index_file.packages.len(),
+        "one package per entry"
+    );
+    for (i, (p, entry)) in index.packages().zip(&index_file.packages).enumerate() {
+        assert_eq!(Some(p.name()), entry.name, "package {i}: name");
+        let hashes = entry.hashes.unwrap_or_default();
+        match p.identity() {
+            Some(id) => {
+                assert_eq!(id.as_bytes(), &hashes[..20], "package {i}: identity");
+                assert_eq!(index.adb_hashes(i), Some(hashes), "package {i}: hashes");
+            }
+            None => assert!(hashes.len() < 20, "package {i}: identity lost"),
+        }
+    }
+}
