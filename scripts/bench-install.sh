@@ -12,7 +12,7 @@ if [ ! -f "$work/world" ]; then
 fi
 du -sh "$work/tree" "$work/repo"
 apk=$PWD/target/release/apk-rs
-hyperfine --warmup 1 --runs 5 \
+hyperfine --warmup 2 --runs 15 \
     --prepare "rm -rf $work/root $work/tarroot; mkdir -p $work/root/etc/apk $work/tarroot; cp -r $work/keys $work/root/etc/apk/keys; echo $work/repo > $work/root/etc/apk/repositories" \
     "$apk --root $work/root --initdb --no-cache --no-scripts -q add $(cat "$work/world")" \
     "tar -xzf $work/all.tar.gz -C $work/tarroot"
