@@ -3,9 +3,15 @@
 //!
 //! ```text
 //! cargo run --release -p apk-solver --example solve -- \
-//!     [--engine auto|greedy|cdcl] [--arch ARCH] [--world-file FILE] \
-//!     [--print-world alpine7|main500|mainall] --repo INDEX.tar.gz [--repo …] [WORLD…]
+//!     [--engine auto|greedy|cdcl] [--arch ARCH] [--keys-dir DIR] [--times] \
+//!     [--world-file FILE] [--print-world alpine7|main500|mainall] \
+//!     --repo INDEX.tar.gz [--repo …] [WORLD…]
 //! ```
+//!
+//! The indexes load on one thread per file (as apk-rs loads its repositories), each verified
+//! against the keys in `--keys-dir` when it is given (as apk does), then [`Solver::new`]
+//! builds the solver over them. `--times` prints on stderr when loading, building and solving
+//! ended.
 //!
 //! `--print-world` prints one of the benchmark worlds (see `benches/worlds/mod.rs`; the
 //! first `--repo` is taken as `main`) instead of solving, so that a timed run can read it with
@@ -15,16 +21,25 @@
 #[path = "../benches/worlds/mod.rs"]
 mod worlds;
 
+// With `--features bench-mimalloc`: mimalloc backs its heap with transparent huge pages, so the
+// ~40 MB the run touches costs a few dozen page faults instead of ~8,000.
+#[cfg(feature = "bench-mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::process::ExitCode;
 
-use apk_index::{Index, IndexOptions, InstalledDb, InstalledDbOptions};
+use std::time::Instant;
+
+use apk_index::{Index, IndexOptions, InstalledDb, InstalledDbOptions, KeySet};
 use apk_solver::{Engine, Repository, Solver, SolverOptions};
 
 fn usage(msg: &str) -> ExitCode {
     eprintln!("solve: {msg}");
     eprintln!(
-        "usage: solve [--engine auto|greedy|cdcl] [--arch ARCH] [--world-file FILE] \
-         [--print-world alpine7|main500|mainall] --repo FILE [--repo FILE…] [WORLD…]"
+        "usage: solve [--engine auto|greedy|cdcl] [--arch ARCH] [--keys-dir DIR] \
+         [--times] [--world-file FILE] [--print-world alpine7|main500|mainall] \
+         --repo FILE [--repo FILE…] [WORLD…]"
     );
     ExitCode::from(2)
 }
@@ -35,12 +50,19 @@ fn main() -> ExitCode {
     let mut engine = Engine::Auto;
     let mut arch = String::from("x86_64");
     let mut print_world = None;
+    let mut keys_dir = None;
+    let mut times = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut value = |what: &str| args.next().ok_or_else(|| format!("{what} needs a value"));
         let r = match a.as_str() {
             "--repo" => value("--repo").map(|v| repos.push(v)),
             "--arch" => value("--arch").map(|v| arch = v),
+            "--keys-dir" => value("--keys-dir").map(|v| keys_dir = Some(v)),
+            "--times" => {
+                times = true;
+                Ok(())
+            }
             "--print-world" => value("--print-world").map(|v| print_world = Some(v)),
             "--world-file" => value("--world-file").and_then(|f| {
                 std::fs::read_to_string(&f)
@@ -69,27 +91,39 @@ fn main() -> ExitCode {
     if repos.is_empty() {
         return usage("no --repo given");
     }
-    let opts = IndexOptions::default();
-    // One thread per file, as apk-rs itself loads its repositories.
-    let mut indexes = Vec::new();
-    for (r, loaded) in repos.iter().zip(Index::open_many(&repos, None, &opts)) {
-        match loaded {
-            Ok(i) => indexes.push(i),
-            Err(e) => return usage(&format!("{r}: {e}")),
-        }
-    }
-    let main_names = print_world
-        .as_ref()
-        .map(|_| worlds::main_names(&indexes[0]));
-    let repositories: Vec<Repository> = indexes.into_iter().map(Repository::new).collect();
-    let Ok(empty) = InstalledDb::from_bytes(b"", &InstalledDbOptions::default()) else {
-        return usage("empty installed db");
+    let t0 = Instant::now();
+    let keys = match keys_dir.map(KeySet::from_dir).transpose() {
+        Ok(k) => k,
+        Err(e) => return usage(&format!("keys: {e}")),
     };
     let options = SolverOptions {
         arches: vec![arch],
         ..SolverOptions::default()
     };
+    let Ok(empty) = InstalledDb::from_bytes(b"", &InstalledDbOptions::default()) else {
+        return usage("empty installed db");
+    };
+    let opts = IndexOptions::default();
+    let mut repositories = Vec::new();
+    for (r, loaded) in repos
+        .iter()
+        .zip(Index::open_many(&repos, keys.as_ref(), &opts))
+    {
+        match loaded {
+            Ok(i) => repositories.push(Repository::new(i)),
+            Err(e) => return usage(&format!("{r}: {e}")),
+        }
+    }
+    if times {
+        eprintln!("loaded {:?}", t0.elapsed());
+    }
+    let main_names = print_world
+        .as_ref()
+        .map(|_| worlds::main_names(&repositories[0].index));
     let solver = Solver::new(&repositories, &empty, &options);
+    if times {
+        eprintln!("built {:?}", t0.elapsed());
+    }
     if let (Some(which), Some(names)) = (print_world, main_names) {
         let w = match which.as_str() {
             "main500" => worlds::together(&solver, worlds::first_installable(&solver, &names, 500)),
@@ -109,7 +143,11 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let task = worlds::task(&world, engine);
-    let code = match solver.solve(&task) {
+    let solved = solver.solve(&task);
+    if times {
+        eprintln!("solved {:?}", t0.elapsed());
+    }
+    let code = match solved {
         Ok(cs) => {
             print!("{}", cs.transcript());
             ExitCode::SUCCESS

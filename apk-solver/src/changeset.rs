@@ -256,29 +256,35 @@ pub fn human_size(bytes: u64) -> String {
 /// The order in which the selection is installed: packages' dependencies first, depth-first
 /// from world; install_if packages right after their last trigger.
 pub(crate) fn install_order(u: &Universe, sel: &Selection, world: &[NameIdx]) -> Vec<PkgIdx> {
-    let mut visited = vec![false; u.pkgs.len()];
-    let mut order = Vec::new();
+    let mut walk = Walk {
+        u,
+        sel,
+        visited: vec![false; u.pkgs.len()],
+        placed: vec![false; u.pkgs.len()],
+        order: Vec::new(),
+    };
     for &n in world {
-        visit_name(u, sel, n, &mut visited, &mut order);
+        if let Some(p) = selected_for(u, sel, n) {
+            walk.visit(p);
+        }
     }
     for p in 0..u.pkgs.len() as PkgIdx {
         if sel.selected[p as usize] {
-            visit_pkg(u, sel, p, &mut visited, &mut order);
+            walk.visit(p);
         }
     }
-    order
+    walk.order
 }
 
-fn visit_name(
-    u: &Universe,
-    sel: &Selection,
-    n: NameIdx,
-    visited: &mut [bool],
-    order: &mut Vec<PkgIdx>,
-) {
-    if let Some(p) = selected_for(u, sel, n) {
-        visit_pkg(u, sel, p, visited, order);
-    }
+/// The state of [`install_order`]'s walk.
+struct Walk<'a> {
+    u: &'a Universe,
+    sel: &'a Selection,
+    /// Per package: reached by the walk.
+    visited: Vec<bool>,
+    /// Per package: in `order` already.
+    placed: Vec<bool>,
+    order: Vec<PkgIdx>,
 }
 
 /// The selected package that stands for name `n`: the one chosen for it, or else any selected
@@ -288,68 +294,58 @@ fn selected_for(u: &Universe, sel: &Selection, n: NameIdx) -> Option<PkgIdx> {
         .map(|p| p.pkg)
         .filter(|&p| sel.selected[p as usize])
         .or_else(|| {
-            u.names[n as usize]
-                .providers
+            u.providers(n)
                 .iter()
                 .find(|p| sel.selected[p.pkg as usize])
                 .map(|p| p.pkg)
         })
 }
 
-fn visit_pkg(
-    u: &Universe,
-    sel: &Selection,
-    p: PkgIdx,
-    visited: &mut [bool],
-    order: &mut Vec<PkgIdx>,
-) {
-    // Iterative depth-first walk: (package, next dependency index).
-    if visited[p as usize] {
-        return;
-    }
-    visited[p as usize] = true;
-    let mut stack: Vec<(PkgIdx, usize)> = vec![(p, 0)];
-    while let Some(top) = stack.last_mut() {
-        let (pkg, i) = *top;
-        let deps = &u.pkgs[pkg as usize].depends;
-        if i < deps.len() {
-            top.1 += 1;
-            let d = &deps[i];
-            if d.conflict {
-                continue;
-            }
-            if let Some(t) = selected_for(u, sel, d.name) {
-                if !visited[t as usize] {
-                    visited[t as usize] = true;
-                    stack.push((t, 0));
-                }
-            }
-            continue;
+impl Walk<'_> {
+    /// Place `p` after its dependencies (an iterative depth-first walk).
+    fn visit(&mut self, p: PkgIdx) {
+        let (u, sel) = (self.u, self.sel);
+        if self.visited[p as usize] {
+            return;
         }
-        stack.pop();
-        order.push(pkg);
-        // install_if packages whose triggers are now all in place follow right away.
-        let names: Vec<NameIdx> = std::iter::once(u.pkgs[pkg as usize].name)
-            .chain(u.pkgs[pkg as usize].provides.iter().map(|pv| pv.name))
-            .collect();
-        for n in names {
-            for &iif in &u.names[n as usize].rinstall_if {
-                if visited[iif as usize] || !sel.selected[iif as usize] {
+        self.visited[p as usize] = true;
+        // (package, next dependency index)
+        let mut stack: Vec<(PkgIdx, usize)> = vec![(p, 0)];
+        while let Some(top) = stack.last_mut() {
+            let (pkg, i) = *top;
+            let deps = u.depends(pkg);
+            if i < deps.len() {
+                top.1 += 1;
+                let d = &deps[i];
+                if d.conflict {
                     continue;
                 }
-                let ready = u.pkgs[iif as usize]
-                    .install_if
-                    .iter()
-                    .filter(|d| !d.conflict)
-                    .all(|d| {
-                        u.names[d.name as usize]
-                            .providers
+                if let Some(t) = selected_for(u, sel, d.name)
+                    && !self.visited[t as usize]
+                {
+                    self.visited[t as usize] = true;
+                    stack.push((t, 0));
+                }
+                continue;
+            }
+            stack.pop();
+            self.order.push(pkg);
+            self.placed[pkg as usize] = true;
+            // install_if packages whose triggers are now all in place follow right away.
+            for &n in u.pkg_names(pkg) {
+                for &iif in u.rinstall_if(n) {
+                    if self.visited[iif as usize] || !sel.selected[iif as usize] {
+                        continue;
+                    }
+                    let ready = u.install_if(iif).iter().filter(|d| !d.conflict).all(|d| {
+                        u.providers(d.name)
                             .iter()
-                            .any(|p| sel.selected[p.pkg as usize] && order.contains(&p.pkg))
+                            .any(|p| sel.selected[p.pkg as usize] && self.placed[p.pkg as usize])
                     });
-                if ready {
-                    visited[iif as usize] = true;
-                    stack.push((iif, 0));
+                    if ready {
+                        self.visited[iif as usize] = true;
+                        stack.push((iif, 0));
+                    }
                 }
             }
         }
@@ -407,8 +403,7 @@ pub(crate) fn build(
     let mut changes = Vec::new();
     // Purges: installed packages not selected, whose name gets no selected package.
     let name_selected = |n: NameIdx| {
-        u.names[n as usize]
-            .providers
+        u.providers(n)
             .iter()
             .any(|p| p.entry == OWN && sel.selected[p.pkg as usize])
     };
@@ -431,7 +426,7 @@ pub(crate) fn build(
             .copied()
             .find(|&o| u.pkgs[o as usize].name == pkg.name && !sel.selected[o as usize])
             .or_else(|| pkg.installed.then_some(p));
-        let name = u.names[pkg.name as usize].text.clone();
+        let name = u.name(pkg.name).to_owned();
         let Some(o) = old else {
             changes.push(Change {
                 kind: ChangeKind::Install,
@@ -452,11 +447,13 @@ pub(crate) fn build(
                 None
             }
         } else {
-            Some(match u.compare_versions(&pkg.version, &opkg.version) {
-                std::cmp::Ordering::Greater => ChangeKind::Upgrade,
-                std::cmp::Ordering::Less => ChangeKind::Downgrade,
-                std::cmp::Ordering::Equal => ChangeKind::Replace,
-            })
+            Some(
+                match u.compare_versions(pkg.version.as_bytes(), opkg.version.as_bytes()) {
+                    std::cmp::Ordering::Greater => ChangeKind::Upgrade,
+                    std::cmp::Ordering::Less => ChangeKind::Downgrade,
+                    std::cmp::Ordering::Equal => ChangeKind::Replace,
+                },
+            )
         };
         if let Some(kind) = kind {
             changes.push(Change {
@@ -503,7 +500,7 @@ fn purge(u: &Universe, p: PkgIdx, removed: &[bool], done: &mut [bool], changes: 
         stack.pop();
         changes.push(Change {
             kind: ChangeKind::Purge,
-            name: u.names[u.pkgs[pkg as usize].name as usize].text.clone(),
+            name: u.name(u.pkgs[pkg as usize].name).to_owned(),
             old: Some(version_of(u, pkg, 0)),
             new: None,
         });
@@ -513,8 +510,8 @@ fn purge(u: &Universe, p: PkgIdx, removed: &[bool], done: &mut [bool], changes: 
 fn rdeps(u: &Universe, p: PkgIdx) -> Vec<PkgIdx> {
     let pkg = &u.pkgs[p as usize];
     std::iter::once(pkg.name)
-        .chain(pkg.provides.iter().map(|pv| pv.name))
-        .flat_map(|n| u.names[n as usize].rdepends.iter().copied())
+        .chain(u.provides(p).iter().map(|pv| pv.name))
+        .flat_map(|n| u.rdepends(n).iter().copied())
         .filter(|&r| r != p && u.pkgs[r as usize].installed)
         .collect()
 }

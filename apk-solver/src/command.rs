@@ -723,18 +723,18 @@ impl Solver {
         world: &[Dependency],
     ) -> Option<Vec<String>> {
         let u = &self.universe;
-        let &n = u.name_ids.get(name)?;
-        let pkg = u.names[n as usize]
-            .providers
+        let n = u.name_ids.get(name)?;
+        let pkg = u
+            .providers(n)
             .iter()
             .find(|p| p.entry == OWN && cs.selected.contains(&p.pkg))?
             .pkg;
         let names: Vec<_> = std::iter::once(u.pkgs[pkg as usize].name)
-            .chain(u.pkgs[pkg as usize].provides.iter().map(|pv| pv.name))
+            .chain(u.provides(pkg).iter().map(|pv| pv.name))
             .collect();
         let mut out = Vec::new();
         for w in world {
-            if let Some(&wn) = u.name_ids.get(w.name())
+            if let Some(wn) = u.name_ids.get(w.name())
                 && names.contains(&wn)
                 && !w.conflict()
             {
@@ -743,12 +743,11 @@ impl Solver {
         }
         for &s in &cs.selected {
             if s != pkg
-                && u.pkgs[s as usize]
-                    .depends
+                && u.depends(s)
                     .iter()
                     .any(|d| !d.conflict && names.contains(&d.name))
             {
-                out.push(u.names[u.pkgs[s as usize].name as usize].text.clone());
+                out.push(u.name(u.pkgs[s as usize].name).to_owned());
             }
         }
         Some(out)

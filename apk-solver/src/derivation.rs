@@ -157,7 +157,7 @@ impl<'a> Walk<'a> {
         }
         while let Some(q) = queue.pop_front() {
             let pkg = &u.pkgs[q as usize];
-            for (j, d) in pkg.depends.iter().enumerate() {
+            for (j, d) in u.depends(q).iter().enumerate() {
                 if d.conflict {
                     continue;
                 }
@@ -168,9 +168,9 @@ impl<'a> Walk<'a> {
                     }
                 }
             }
-            let names = std::iter::once(pkg.name).chain(pkg.provides.iter().map(|pv| pv.name));
+            let names = std::iter::once(pkg.name).chain(u.provides(q).iter().map(|pv| pv.name));
             for n in names {
-                for &r in &u.names[n as usize].rinstall_if {
+                for &r in u.rinstall_if(n) {
                     if w.selected(r) && w.via[r as usize].is_none() && w.install_if_met(r) {
                         w.via[r as usize] = Some(Via::InstallIf(q));
                         queue.push_back(r);
@@ -186,8 +186,8 @@ impl<'a> Walk<'a> {
     }
 
     fn selected_providers(&self, n: NameIdx) -> impl Iterator<Item = Provider> + '_ {
-        self.u.names[n as usize]
-            .providers
+        self.u
+            .providers(n)
             .iter()
             .copied()
             .filter(|p| self.selected(p.pkg))
@@ -209,7 +209,7 @@ impl<'a> Walk<'a> {
     }
 
     fn install_if_met(&self, r: PkgIdx) -> bool {
-        self.u.pkgs[r as usize].install_if.iter().all(|d| {
+        self.u.install_if(r).iter().all(|d| {
             let met = self
                 .selected_providers(d.name)
                 .any(|p| self.u.version_matches(d, p));
@@ -218,7 +218,7 @@ impl<'a> Walk<'a> {
     }
 
     fn name(&self, n: NameIdx) -> &str {
-        &self.u.names[n as usize].text
+        self.u.name(n)
     }
 
     fn label(&self, p: PkgIdx) -> String {
@@ -233,7 +233,7 @@ impl<'a> Walk<'a> {
                 format!("{label} (chosen for {})", self.name(self.world[i].name))
             }
             Some(Via::Dep(q, j)) => {
-                let d = &self.u.pkgs[q as usize].depends[j];
+                let d = &self.u.depends(q)[j];
                 format!("{label} (chosen for {})", self.name(d.name))
             }
             Some(Via::InstallIf(_)) => format!("{label} (chosen by its install_if)"),
@@ -242,11 +242,12 @@ impl<'a> Walk<'a> {
     }
 
     /// A requirement as a step states it, `who` being `world` or a package's description.
-    fn rule(who: &str, d: &Dep) -> String {
-        match d.text.strip_prefix('!') {
+    fn rule(&self, who: &str, d: &Dep) -> String {
+        let text = self.u.dep_text(d);
+        match text.strip_prefix('!') {
             Some(rest) if d.conflict => format!("{who} conflicts with {rest}"),
-            _ if who == "world" => format!("world requires {}", d.text),
-            _ => format!("{who} depends on {}", d.text),
+            _ if who == "world" => format!("world requires {text}"),
+            _ => format!("{who} depends on {text}"),
         }
     }
 
@@ -259,21 +260,19 @@ impl<'a> Walk<'a> {
         for _ in 0..=self.u.pkgs.len() {
             match self.via[cur as usize] {
                 Some(Via::World(i)) => {
-                    edges.push(Self::rule("world", &self.world[i]));
+                    edges.push(self.rule("world", &self.world[i]));
                     break;
                 }
                 Some(Via::Dep(q, j)) => {
-                    edges.push(Self::rule(
-                        &self.desc(q),
-                        &self.u.pkgs[q as usize].depends[j],
-                    ));
+                    edges.push(self.rule(&self.desc(q), &self.u.depends(q)[j]));
                     cur = q;
                 }
                 Some(Via::InstallIf(q)) => {
-                    let conds: Vec<&str> = self.u.pkgs[cur as usize]
-                        .install_if
+                    let conds: Vec<String> = self
+                        .u
+                        .install_if(cur)
                         .iter()
-                        .map(|d| d.text.as_str())
+                        .map(|d| self.u.dep_text(d))
                         .collect();
                     edges.push(format!(
                         "{} completes the install_if ({}) of {}",
@@ -302,25 +301,25 @@ impl<'a> Walk<'a> {
     /// The steps ending in the requirement `d` of `who` (`None`: world).
     fn requirement(&self, who: Option<PkgIdx>, d: &Dep, out: &mut Steps) {
         match who {
-            None => out.push(Self::rule("world", d)),
+            None => out.push(self.rule("world", d)),
             Some(r) => {
                 self.chain(r, out);
-                out.push(Self::rule(&self.desc(r), d));
+                out.push(self.rule(&self.desc(r), d));
             }
         }
     }
 
     fn who_label(&self, who: Option<PkgIdx>, d: &Dep) -> String {
         match who {
-            None => format!("world[{}]", d.text),
-            Some(r) => format!("{}[{}]", self.label(r), d.text),
+            None => format!("world[{}]", self.u.dep_text(d)),
+            Some(r) => format!("{}[{}]", self.label(r), self.u.dep_text(d)),
         }
     }
 
     fn provide_text(&self, o: Provider) -> String {
         let pkg = &self.u.pkgs[o.pkg as usize];
-        match pkg.provides.get(o.entry as usize) {
-            Some(pv) if o.entry != OWN => pv.text.clone(),
+        match self.u.provides(o.pkg).get(o.entry as usize) {
+            Some(pv) if o.entry != OWN => self.u.provide_text(pv),
             _ => self.name(pkg.name).to_owned(),
         }
     }
@@ -367,7 +366,7 @@ impl<'a> Walk<'a> {
                 format!("{me} is masked: its repositories are not available with --no-network"),
             ));
         }
-        for o in &u.names[pkg.name as usize].providers {
+        for o in u.providers(pkg.name) {
             if o.entry == OWN && o.pkg != p && self.selected(o.pkg) {
                 let mut pre = Steps::default();
                 self.chain(o.pkg, &mut pre);
@@ -381,7 +380,7 @@ impl<'a> Walk<'a> {
                 ));
             }
         }
-        for (i, pv) in pkg.provides.iter().enumerate() {
+        for (i, pv) in u.provides(p).iter().enumerate() {
             let mine = Provider {
                 pkg: p,
                 entry: i as u32,
@@ -411,7 +410,10 @@ impl<'a> Walk<'a> {
                 };
                 clashes.push((
                     pre.0,
-                    format!("{me} provides {}, clashing with {other}", pv.text),
+                    format!(
+                        "{me} provides {}, clashing with {other}",
+                        self.u.provide_text(pv)
+                    ),
                 ));
             }
         }
@@ -445,7 +447,7 @@ impl<'a> Walk<'a> {
         let pkg = &u.pkgs[p as usize];
         let mine: Vec<(NameIdx, Provider)> =
             std::iter::once((pkg.name, Provider { pkg: p, entry: OWN }))
-                .chain(pkg.provides.iter().enumerate().map(|(i, pv)| {
+                .chain(u.provides(p).iter().enumerate().map(|(i, pv)| {
                     (
                         pv.name,
                         Provider {
@@ -483,8 +485,8 @@ impl<'a> Walk<'a> {
                     out.push((None, d));
                 }
             }
-            for &r in &u.names[n as usize].rdepends {
-                let deps = u.pkgs[r as usize].depends.iter().filter(|d| d.name == n);
+            for &r in u.rdepends(n) {
+                let deps = u.depends(r).iter().filter(|d| d.name == n);
                 if r == p {
                     for d in deps.filter(|d| !d.conflict && unmet(d)) {
                         out.push((Some(r), d));
@@ -514,7 +516,7 @@ impl<'a> Walk<'a> {
             if !pkg.valid || pkg.bad_arch.is_some() {
                 continue;
             }
-            for d in &pkg.depends {
+            for d in u.depends(p) {
                 if d.name == n && !d.conflict {
                     requirers.push((Some(p), d));
                 }
@@ -527,7 +529,7 @@ impl<'a> Walk<'a> {
         if more > 0 {
             out.push(format!("and {more} more requirers (see the report)"));
         }
-        let providers = &u.names[n as usize].providers;
+        let providers = u.providers(n);
         let mut by: Vec<&str> = Vec::new();
         for pr in providers {
             let name = self.name(u.pkgs[pr.pkg as usize].name);
@@ -586,7 +588,7 @@ pub(crate) fn derive(
                 }
             }
             Problem::Name(np) => {
-                let Some(&n) = u.name_ids.get(&np.name) else {
+                let Some(n) = u.name_ids.get(&np.name) else {
                     continue;
                 };
                 let kind = if np.provided_by.is_empty() {

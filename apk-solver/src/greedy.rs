@@ -125,21 +125,21 @@ impl<'u> State<'u> {
             .collect();
         State {
             u,
-            ns: vec![NameSt::default(); u.names.len()],
+            ns: vec![NameSt::default(); u.name_count()],
             ps,
             dirty: VecDeque::new(),
             unresolved: Vec::new(),
             merged: HashSet::default(),
             next_order: 0,
             discovered: Vec::new(),
-            rdeps_done: vec![0; u.names.len()],
+            rdeps_done: vec![0; u.name_count()],
             group_buf: Vec::new(),
             candidate_buf: Vec::new(),
-            upos: vec![0; u.names.len()],
+            upos: vec![0; u.name_count()],
             live: Vec::new(),
             ready: BTreeSet::new(),
-            wait_head: vec![NO_NAME; u.names.len()],
-            wait_next: vec![NO_NAME; u.names.len()],
+            wait_head: vec![NO_NAME; u.name_count()],
+            wait_next: vec![NO_NAME; u.name_count()],
             recheck: Vec::new(),
         }
     }
@@ -162,19 +162,18 @@ impl<'u> State<'u> {
     /// plus the own names of install_if packages that its names can trigger.
     fn package_children(&mut self, pkg: PkgIdx, out: &mut Vec<NameIdx>) {
         let u = self.u;
-        let p = &u.pkgs[pkg as usize];
-        out.extend(p.depends.iter().map(|d| d.name));
-        out.extend(p.install_if.iter().map(|d| d.name));
-        out.extend(p.provides.iter().map(|pv| pv.name));
+        out.extend(u.depends(pkg).iter().map(|d| d.name));
+        out.extend(u.install_if(pkg).iter().map(|d| d.name));
+        out.extend(u.provides(pkg).iter().map(|pv| pv.name));
         self.touch_names(pkg);
-        for n in std::iter::once(p.name).chain(p.provides.iter().map(|pv| pv.name)) {
-            for &iif in &u.names[n as usize].rinstall_if {
+        for &n in u.pkg_names(pkg) {
+            for &iif in u.rinstall_if(n) {
                 if !self.ps[iif as usize].seen {
                     self.ps[iif as usize].seen = true;
                     self.touch_names(iif);
                     let ip = &u.pkgs[iif as usize];
-                    out.extend(ip.depends.iter().map(|d| d.name));
-                    out.extend(ip.install_if.iter().map(|d| d.name));
+                    out.extend(u.depends(iif).iter().map(|d| d.name));
+                    out.extend(u.install_if(iif).iter().map(|d| d.name));
                     out.push(ip.name);
                 }
             }
@@ -183,10 +182,8 @@ impl<'u> State<'u> {
 
     /// Package `pkg` was seen: its names now have a seen provider.
     fn touch_names(&mut self, pkg: PkgIdx) {
-        let p = &self.u.pkgs[pkg as usize];
-        self.ns[p.name as usize].touched = true;
-        for pv in &p.provides {
-            self.ns[pv.name as usize].touched = true;
+        for &n in self.u.pkg_names(pkg) {
+            self.ns[n as usize].touched = true;
         }
     }
 
@@ -194,7 +191,7 @@ impl<'u> State<'u> {
         self.ns[n as usize].touched = true;
         self.discovered.push(n);
         let u = self.u;
-        for pr in &u.names[n as usize].providers {
+        for pr in u.providers(n) {
             let pkg = pr.pkg;
             if self.ps[pkg as usize].seen {
                 continue;
@@ -272,12 +269,10 @@ impl<'u> State<'u> {
         }
         self.ps[pkg as usize].disqualified = true;
         let u = self.u;
-        let p = &u.pkgs[pkg as usize];
-        for n in std::iter::once(p.name).chain(p.provides.iter().map(|pv| pv.name)) {
+        for &n in u.pkg_names(pkg) {
             self.mark_dirty(n);
-            for &r in &u.names[n as usize].rdepends {
-                let rp = &u.pkgs[r as usize];
-                for x in std::iter::once(rp.name).chain(rp.provides.iter().map(|pv| pv.name)) {
+            for &r in u.rdepends(n) {
+                for &x in u.pkg_names(r) {
                     self.mark_dirty(x);
                 }
             }
@@ -301,7 +296,7 @@ impl<'u> State<'u> {
     /// [`State::grouped`] without collecting: `f` gets each entry in order.
     fn each_grouped(&self, n: NameIdx, mut f: impl FnMut(Provider)) {
         let mut last: Option<Provider> = None;
-        for &p in &self.u.names[n as usize].providers {
+        for &p in self.u.providers(n) {
             match last.as_mut() {
                 Some(l) if l.pkg == p.pkg => {
                     if self.u.is_virtual(*l) && !self.u.is_virtual(p) {
@@ -322,8 +317,8 @@ impl<'u> State<'u> {
     }
 
     fn selected_providers(&self, n: NameIdx) -> impl Iterator<Item = Provider> + '_ {
-        self.u.names[n as usize]
-            .providers
+        self.u
+            .providers(n)
             .iter()
             .copied()
             .filter(|p| self.ps[p.pkg as usize].selected)
@@ -339,7 +334,7 @@ impl<'u> State<'u> {
 
     fn iif_blocked(&self, pkg: PkgIdx) -> bool {
         let p = &self.u.pkgs[pkg as usize];
-        !p.install_if.is_empty()
+        !self.u.install_if(pkg).is_empty()
             && !self.ps[pkg as usize].iif_triggered
             && self.ns[p.name as usize].requirers == 0
     }
@@ -361,7 +356,7 @@ impl<'u> State<'u> {
             self.add_unresolved(n);
         }
         let u = self.u;
-        let providers = &u.names[n as usize].providers;
+        let providers = u.providers(n);
         let mut i = 0;
         while i < providers.len() {
             let pkg = providers[i].pkg;
@@ -399,7 +394,7 @@ impl<'u> State<'u> {
             return;
         }
         let (allowed, inh) = (self.ps[pkg as usize].allowed, self.ps[pkg as usize].inh);
-        let deps = &self.u.pkgs[pkg as usize].depends;
+        let deps = self.u.depends(pkg);
         for d in deps {
             self.apply_constraint(Some(pkg), d, allowed, 0, inh);
         }
@@ -418,7 +413,7 @@ impl<'u> State<'u> {
                 .selected_providers(dep.name)
                 .any(|p| self.u.version_matches(dep, p));
         }
-        self.u.names[n].providers.iter().any(|&p| {
+        self.u.providers(dep.name).iter().any(|&p| {
             let st = &self.ps[p.pkg as usize];
             (st.selected || (!st.disqualified && !self.name_taken(p.pkg)))
                 && self.u.version_matches(dep, p)
@@ -427,12 +422,12 @@ impl<'u> State<'u> {
 
     fn evaluate_iif(&mut self, pkg: PkgIdx) {
         let st = &self.ps[pkg as usize];
-        if st.iif_triggered || st.iif_failed || self.u.pkgs[pkg as usize].install_if.is_empty() {
+        if st.iif_triggered || st.iif_failed || self.u.install_if(pkg).is_empty() {
             return;
         }
         let mut decided = true;
         let mut pins = 0u64;
-        for dep in &self.u.pkgs[pkg as usize].install_if {
+        for dep in self.u.install_if(pkg) {
             if !self.ns[dep.name as usize].locked {
                 decided = false;
                 continue;
@@ -482,8 +477,9 @@ impl<'u> State<'u> {
                 continue;
             }
             if !st.disqualified && !self.name_taken(pkg) {
-                let bad = self.u.pkgs[pkg as usize]
-                    .depends
+                let bad = self
+                    .u
+                    .depends(pkg)
                     .iter()
                     .any(|d| !self.dependency_possible(pkg, d));
                 if bad {
@@ -531,15 +527,16 @@ impl<'u> State<'u> {
             [] => {}
             [only] => self.apply_package_deps(only.pkg),
             [first, rest @ ..] => {
-                let common: Vec<NameIdx> = self.u.pkgs[first.pkg as usize]
-                    .depends
+                let common: Vec<NameIdx> = self
+                    .u
+                    .depends(first.pkg)
                     .iter()
                     .filter(|d| !d.conflict)
                     .map(|d| d.name)
                     .filter(|&x| {
                         rest.iter().all(|p| {
-                            self.u.pkgs[p.pkg as usize]
-                                .depends
+                            self.u
+                                .depends(p.pkg)
                                 .iter()
                                 .any(|d| !d.conflict && d.name == x)
                         })
@@ -604,7 +601,7 @@ impl<'u> State<'u> {
         })
         .then_with(|| {
             if pa.name == pb.name {
-                u.compare_versions(&pa.version, &pb.version)
+                u.compare_versions(pa.version.as_bytes(), pb.version.as_bytes())
             } else {
                 Ordering::Equal
             }
@@ -641,8 +638,9 @@ impl<'u> State<'u> {
         self.ns[n as usize].locked = true;
         self.ns[n as usize].chosen = None;
         // Nothing may provide a name decided empty.
-        let providers: Vec<PkgIdx> = self.u.names[n as usize]
-            .providers
+        let providers: Vec<PkgIdx> = self
+            .u
+            .providers(n)
             .iter()
             .map(|p| p.pkg)
             .filter(|&p| !self.ps[p as usize].selected)
@@ -661,7 +659,7 @@ impl<'u> State<'u> {
             self.recheck.push(w);
             w = std::mem::replace(&mut self.wait_next[w as usize], NO_NAME);
         }
-        for &iif in &self.u.names[n as usize].rinstall_if {
+        for &iif in self.u.rinstall_if(n) {
             let name = self.u.pkgs[iif as usize].name;
             if !self.ns[name as usize].dirty {
                 self.ns[name as usize].dirty = true;
@@ -692,22 +690,20 @@ impl<'u> State<'u> {
         // Every other provider of the names it takes is out, except that unversioned
         // provides coexist.
         let mut entries = vec![Provider { pkg, entry: OWN }];
-        entries.extend(
-            (0..self.u.pkgs[pkg as usize].provides.len()).map(|i| Provider {
-                pkg,
-                entry: i as u32,
-            }),
-        );
+        entries.extend((0..self.u.provides(pkg).len()).map(|i| Provider {
+            pkg,
+            entry: i as u32,
+        }));
         for e in entries {
             let name = if e.entry == OWN {
                 own
             } else {
-                self.u.pkgs[pkg as usize].provides[e.entry as usize].name
+                self.u.provides(pkg)[e.entry as usize].name
             };
             self.lock(name, e);
             let mine_virtual = self.u.is_virtual(e);
             let u = self.u;
-            for &o in &u.names[name as usize].providers {
+            for &o in u.providers(name) {
                 if o.pkg == pkg || (mine_virtual && self.u.is_virtual(o)) {
                     continue;
                 }
@@ -719,7 +715,7 @@ impl<'u> State<'u> {
 
     fn reverse_deps_done(&mut self, n: NameIdx) -> bool {
         let u = self.u;
-        let rdepends = &u.names[n as usize].rdepends;
+        let rdepends = u.rdepends(n);
         let mut i = self.rdeps_done[n as usize] as usize;
         while let Some(&r) = rdepends.get(i) {
             if self.ps[r as usize].seen && !self.ns[u.pkgs[r as usize].name as usize].locked {
@@ -750,8 +746,9 @@ impl<'u> State<'u> {
         let st = &self.ns[n as usize];
         !st.locked
             && (st.requirers > 0
-                || self.u.names[n as usize]
-                    .providers
+                || self
+                    .u
+                    .providers(n)
                     .iter()
                     .any(|p| p.entry == OWN && self.ps[p.pkg as usize].iif_triggered))
     }
@@ -768,8 +765,8 @@ impl<'u> State<'u> {
             }
             // `reverse_deps_done` stopped at the first undecided reverse dependency.
             let u = self.u;
-            let blocker = u.names[n as usize]
-                .rdepends
+            let blocker = u
+                .rdepends(n)
                 .get(self.rdeps_done[n as usize] as usize)
                 .map(|&r| u.pkgs[r as usize].name);
             if let Some(b) = blocker {
@@ -857,9 +854,9 @@ impl<'u> State<'u> {
         // Discovery is over: the seen sets are final.
         self.discovered.sort_unstable();
         for nf in &task.name_flags {
-            if let Some(&n) = u.name_ids.get(&nf.name) {
+            if let Some(n) = u.name_ids.get(&nf.name) {
                 self.ns[n as usize].flags_set = true;
-                for p in &u.names[n as usize].providers {
+                for p in u.providers(n) {
                     let st = &mut self.ps[p.pkg as usize];
                     st.flags |= nf.flags.bits();
                     st.inh |= nf.inheritable.bits();
@@ -876,7 +873,7 @@ impl<'u> State<'u> {
             self.apply_constraint(None, d, allowed, preferred, 0);
         }
         let mut guard = 0usize;
-        let limit = 4 * (u.names.len() + u.pkgs.len()) + 16;
+        let limit = 4 * (u.name_count() + u.pkgs.len()) + 16;
         loop {
             while let Some(n) = self.dirty.pop_front() {
                 self.reconsider(n);
@@ -893,11 +890,11 @@ impl<'u> State<'u> {
                     if !st.seen || st.locked || st.requirers > 0 {
                         continue;
                     }
-                    let pending = self.u.names[n as usize].providers.iter().any(|p| {
+                    let pending = self.u.providers(n).iter().any(|p| {
                         let ps = &self.ps[p.pkg as usize];
                         p.entry == OWN
                             && ps.seen
-                            && !u.pkgs[p.pkg as usize].install_if.is_empty()
+                            && !u.install_if(p.pkg).is_empty()
                             && !ps.iif_failed
                             && !ps.disqualified
                     });

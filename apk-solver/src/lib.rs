@@ -155,9 +155,8 @@ impl Solver {
     /// count).
     pub fn is_available(&self, name: &str) -> bool {
         let u = &self.universe;
-        u.name_ids.get(name).is_some_and(|&n| {
-            u.names[n as usize]
-                .providers
+        u.name_ids.get(name).is_some_and(|n| {
+            u.providers(n)
                 .iter()
                 .any(|p| u.pkgs[p.pkg as usize].repos != 0)
         })
@@ -185,7 +184,7 @@ impl Solver {
                         .tag()
                         .and_then(|t| u.tags.iter().position(|x| x == t))
                         .map(|t| t as u16);
-                    let name = u.name_ids.get(d.name()).copied().unwrap_or(0);
+                    let name = u.name_ids.get(d.name()).unwrap_or(0);
                     Dep::new(name, &d.as_ref(), tag)
                 })
                 .collect();
@@ -249,8 +248,8 @@ impl Solver {
                     let bad = if w.conflict {
                         false
                     } else {
-                        let sel: Vec<_> = u.names[w.name as usize]
-                            .providers
+                        let sel: Vec<_> = u
+                            .providers(w.name)
                             .iter()
                             .filter(|p| selection.selected[p.pkg as usize])
                             .collect();

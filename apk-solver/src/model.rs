@@ -2,7 +2,6 @@
 //! repositories and the installed database, with names interned and dependencies resolved to
 //! name ids.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// The hasher of the solver's maps: names are hashed once per mention while the view is built,
@@ -102,47 +101,148 @@ pub(crate) type PkgIdx = u32;
 /// Provider entry: `OWN` for the package's own name, else an index into its provides.
 pub(crate) const OWN: u32 = u32::MAX;
 
+/// A dependency (or install_if condition) with its name interned: 32 bytes, with the version
+/// kept inline when short. Its text as written is rebuilt for reports
+/// ([`Universe::dep_text`]).
 #[derive(Debug, Clone)]
 pub(crate) struct Dep {
+    /// The version (or identity, for `><`) after the operator; the whole token instead when
+    /// it cannot be rebuilt from the parts (a world entry pinned to a tag no repository has).
+    ver: Ver,
     pub name: NameIdx,
+    pub tag: Option<u16>,
     pub op: u8,
     pub conflict: bool,
-    pub tag: Option<u16>,
-    /// Where the version (or identity) starts in `text`; the text's length without one.
-    version_at: u32,
-    /// The token as written, for reports.
-    pub text: Text,
 }
 
 impl Dep {
     /// `d`, whose name is `name` and whose tag is `tag` here.
     pub(crate) fn new(name: NameIdx, d: &DependencyRef<'_>, tag: Option<u16>) -> Dep {
-        let text = Text::of_dep(d);
-        let version_len = d.constraint().map_or(0, |(_, v)| v.len());
+        let version = d.constraint().map_or("", |(_, v)| v);
+        let ver = if d.tag().is_some() && tag.is_none() {
+            Ver::whole(token_text(d), version.len())
+        } else {
+            Ver::new(version)
+        };
         Dep {
+            ver,
             name,
+            tag,
             op: d.constraint().map_or(0, |(op, _)| op.bits()),
             conflict: d.conflict(),
-            tag,
-            version_at: u32::try_from(text.len() - version_len).unwrap_or(u32::MAX),
-            text,
         }
     }
 
     /// The version (or identity, for `><`) after the operator; empty without one.
     pub(crate) fn version(&self) -> &[u8] {
-        self.text
-            .as_bytes()
-            .get(self.version_at as usize..)
-            .unwrap_or_default()
+        self.ver.version()
     }
 }
 
-/// Inline room of a [`Text`]: nearly every dependency token of real indexes fits.
+/// `d` as written (`!name@tag>=1.2`).
+fn token_text(d: &DependencyRef<'_>) -> String {
+    let mut text = String::new();
+    push_token(
+        &mut text,
+        d.conflict(),
+        d.name(),
+        d.tag(),
+        d.constraint().map(|(op, v)| (op.bits(), v.as_bytes())),
+    );
+    text
+}
+
+/// Append a token as apk writes it: `[!]name[@tag][op version]`.
+fn push_token(
+    out: &mut String,
+    conflict: bool,
+    name: &str,
+    tag: Option<&str>,
+    constraint: Option<(u8, &[u8])>,
+) {
+    if conflict {
+        out.push('!');
+    }
+    out.push_str(name);
+    if let Some(t) = tag {
+        out.push('@');
+        out.push_str(t);
+    }
+    if let Some((op, v)) = constraint {
+        out.push_str(Op::from_bits(op).map_or("", Op::as_str));
+        out.push_str(&String::from_utf8_lossy(v));
+    }
+}
+
+/// Inline room of a [`Ver`]: 99.6% of the versions in Alpine's dependencies fit.
+const VER_INLINE: usize = 14;
+
+/// The version part of a token (16 bytes): inline when short, else on the heap; or, for a
+/// token that cannot be rebuilt from its parts, the whole token.
+#[derive(Debug, Clone)]
+enum Ver {
+    Inline(u8, [u8; VER_INLINE]),
+    Long(Box<LongVer>),
+}
+
+#[derive(Debug, Clone)]
+struct LongVer {
+    text: Box<str>,
+    /// Where the version starts in `text`.
+    version_at: usize,
+    /// `text` is the whole token.
+    whole: bool,
+}
+
+impl Ver {
+    fn new(version: &str) -> Ver {
+        match version.len() {
+            len @ 0..=VER_INLINE => {
+                let mut buf = [0u8; VER_INLINE];
+                if let Some(dst) = buf.get_mut(..len) {
+                    dst.copy_from_slice(version.as_bytes());
+                }
+                Ver::Inline(len as u8, buf)
+            }
+            _ => Ver::Long(Box::new(LongVer {
+                text: version.into(),
+                version_at: 0,
+                whole: false,
+            })),
+        }
+    }
+
+    /// The whole token `text`, whose last `version_len` bytes are the version.
+    fn whole(text: String, version_len: usize) -> Ver {
+        Ver::Long(Box::new(LongVer {
+            version_at: text.len().saturating_sub(version_len),
+            text: text.into_boxed_str(),
+            whole: true,
+        }))
+    }
+
+    fn version(&self) -> &[u8] {
+        match self {
+            Ver::Inline(len, buf) => buf.get(..usize::from(*len)).unwrap_or_default(),
+            Ver::Long(l) => l.text.as_bytes().get(l.version_at..).unwrap_or_default(),
+        }
+    }
+
+    /// The whole token, when that is what is kept.
+    fn whole_text(&self) -> Option<&str> {
+        match self {
+            Ver::Long(l) if l.whole => Some(&l.text),
+            _ => None,
+        }
+    }
+}
+
+/// Inline room of a [`Text`]: nearly every package version of real indexes fits.
 const TEXT_INLINE: usize = 30;
 
-/// A dependency token as written: kept inline when short (no allocation for the ~75,000
-/// tokens of an index pair), on the heap otherwise. Reads as a `str`.
+/// A package's version: kept inline when short (no allocation for the ~18,000 packages of an
+/// index pair), on the heap otherwise. Reads as a `str` (validated: hot paths compare
+/// [`Text::as_bytes`]).
 #[derive(Clone)]
 pub(crate) struct Text(TextRepr);
 
@@ -167,35 +267,7 @@ impl Text {
         }
     }
 
-    /// `d` as written (`!name@tag>=1.2`), built without the formatting machinery.
-    fn of_dep(d: &DependencyRef<'_>) -> Text {
-        let conflict: &str = if d.conflict() { "!" } else { "" };
-        let tag = d.tag().map_or(["", ""], |t| ["@", t]);
-        let constraint = d.constraint().map_or(["", ""], |(op, v)| [op.as_str(), v]);
-        let parts = [
-            conflict,
-            d.name(),
-            tag[0],
-            tag[1],
-            constraint[0],
-            constraint[1],
-        ];
-        let len: usize = parts.iter().map(|p| p.len()).sum();
-        if len <= TEXT_INLINE {
-            let mut buf = [0u8; TEXT_INLINE];
-            let mut at = 0;
-            for p in parts {
-                if let Some(dst) = buf.get_mut(at..at + p.len()) {
-                    dst.copy_from_slice(p.as_bytes());
-                }
-                at += p.len();
-            }
-            Text(TextRepr::Inline(len as u8, buf))
-        } else {
-            Text(TextRepr::Heap(parts.concat().into_boxed_str()))
-        }
-    }
-
+    /// The bytes: what the hot paths compare (reading an inline text as `str` validates it).
     pub(crate) fn as_bytes(&self) -> &[u8] {
         match &self.0 {
             TextRepr::Inline(len, buf) => buf.get(..usize::from(*len)).unwrap_or_default(),
@@ -231,18 +303,36 @@ impl std::fmt::Debug for Text {
     }
 }
 
+/// A provided name (24 bytes); its text is rebuilt for reports ([`Universe::provide_text`]).
 #[derive(Debug, Clone)]
 pub(crate) struct Provide {
+    /// The provided version; the whole token instead for a tagged or `!` provide (which makes
+    /// the record uninstallable).
+    ver: Ver,
     pub name: NameIdx,
-    /// Where the version starts in `text`, for a versioned provide.
-    version_at: Option<u32>,
-    pub text: String,
+    /// The operator's bits; 0 for a virtual (unversioned) provide.
+    op: u8,
 }
 
 impl Provide {
+    /// Provide `d`, whose name is `name` here.
+    fn new(name: NameIdx, d: &DependencyRef<'_>) -> Provide {
+        let version = d.constraint().map_or("", |(_, v)| v);
+        let ver = if d.tag().is_some() || d.conflict() {
+            Ver::whole(token_text(d), version.len())
+        } else {
+            Ver::new(version)
+        };
+        Provide {
+            ver,
+            name,
+            op: d.constraint().map_or(0, |(op, _)| op.bits()),
+        }
+    }
+
     /// The provided version (`None` for a virtual provide).
-    pub(crate) fn version(&self) -> Option<&str> {
-        self.version_at.and_then(|at| self.text.get(at as usize..))
+    pub(crate) fn version(&self) -> Option<&[u8]> {
+        (self.op != 0).then(|| self.ver.version())
     }
 }
 
@@ -250,23 +340,12 @@ impl Provide {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct NameIds {
     table: apk_index::NameTable,
-    /// `ids[i] == i`: what `get` hands out a reference to.
-    ids: Vec<NameIdx>,
 }
 
 impl NameIds {
-    fn with_capacity(names: usize) -> NameIds {
-        NameIds {
-            table: apk_index::NameTable::with_capacity(names),
-            ids: Vec::with_capacity(names),
-        }
-    }
-
     /// The id of `name`, if it is known.
-    pub(crate) fn get(&self, name: &str) -> Option<&NameIdx> {
-        self.table
-            .lookup(name)
-            .and_then(|id| self.ids.get(id.index()))
+    pub(crate) fn get(&self, name: &str) -> Option<NameIdx> {
+        self.table.lookup(name).map(|id| id.index() as NameIdx)
     }
 
     /// Whether `name` is known.
@@ -284,179 +363,69 @@ pub(crate) struct Pkg {
     pub repos: u64,
     pub installed: bool,
     pub installed_tag: u16,
-    pub depends: Vec<Dep>,
-    pub provides: Vec<Provide>,
-    pub install_if: Vec<Dep>,
-    pub priority: u32,
-    pub installed_size: u64,
     /// Valid under the index rules (no unknown upper-case field, valid version and deps).
     pub valid: bool,
+    pub priority: u32,
+    pub installed_size: u64,
     /// The arch, when it is not accepted.
     pub bad_arch: Option<String>,
     /// Lowest repository index holding it (`u32::MAX` for installed-only packages).
     pub first_repo: u32,
+    /// Its dependencies are `Universe::deps[deps[0]..deps[1]]`, its install_if conditions
+    /// `[deps[1]..deps[2]]`.
+    deps: [u32; 3],
+    /// Its provides are `Universe::provides[provides[0]..provides[1]]`.
+    provides: [u32; 2],
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct Provider {
     pub pkg: PkgIdx,
     pub entry: u32,
 }
 
+/// Per-name lists, all in one array: row `n` is `items[start[n]..start[n + 1]]`. A name
+/// beyond the last row (interned after the view was built) has empty lists.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Name {
-    pub text: String,
-    pub providers: Vec<Provider>,
-    pub rdepends: Vec<PkgIdx>,
-    pub rinstall_if: Vec<PkgIdx>,
+struct Rows<T> {
+    start: Vec<u32>,
+    items: Vec<T>,
+}
+
+impl<T> Rows<T> {
+    fn row(&self, n: NameIdx) -> &[T] {
+        let n = n as usize;
+        match (self.start.get(n), self.start.get(n + 1)) {
+            (Some(&a), Some(&b)) => self.items.get(a as usize..b as usize).unwrap_or_default(),
+            _ => &[],
+        }
+    }
+
+    /// Rows of the given sizes, to be filled by [`Rows::fill`] in row order; returns the
+    /// fill cursors (each row's start).
+    fn with_sizes(sizes: impl Iterator<Item = u32>, total: usize) -> (Rows<T>, Vec<u32>) {
+        let mut start = Vec::with_capacity(sizes.size_hint().0 + 1);
+        let mut at = 0u32;
+        start.push(0);
+        for s in sizes {
+            at += s;
+            start.push(at);
+        }
+        let cursor = start[..start.len() - 1].to_vec();
+        (
+            Rows {
+                start,
+                items: Vec::with_capacity(total),
+            },
+            cursor,
+        )
+    }
 }
 
 #[derive(Debug, Clone)]
 pub(crate) struct RepoInfo {
     pub tag: u16,
     pub available: bool,
-}
-
-/// How packages are told apart while building the view.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum PkgKey {
-    /// By identity bytes (the normal case): length and bytes, without allocating.
-    Identity(u8, [u8; 32]),
-    /// No identity: by name and version.
-    NameVersion(NameIdx, String),
-}
-
-impl PkgKey {
-    fn new(name: NameIdx, version: &str, identity: Option<apk_index::Checksum>) -> PkgKey {
-        if let Some(c) = identity {
-            let bytes = c.as_bytes();
-            let mut key = [0u8; 32];
-            if let (Some(dst), Ok(len)) = (key.get_mut(..bytes.len()), u8::try_from(bytes.len())) {
-                dst.copy_from_slice(bytes);
-                return PkgKey::Identity(len, key);
-            }
-        }
-        PkgKey::NameVersion(name, version.to_owned())
-    }
-}
-
-/// Packages below this many are converted on the calling thread alone.
-const PARALLEL_MIN: usize = 4096;
-
-/// Records converted by [`draft`], in order, in one or two runs.
-type Drafts = Vec<Vec<(Pkg, bool)>>;
-
-/// The first step of building the view, per repository: every record converted, with the
-/// names still the index's own ids (`NameId::index`) and dependency tags not yet resolved; the
-/// flag says whether the record has tagged dependencies. Large sets are split in two halves
-/// converted on two threads; the rest of the build (names, tags, identities) is sequential.
-fn draft_all(repositories: &[Repository], options: &SolverOptions) -> Vec<Drafts> {
-    let total: usize = repositories.iter().map(|r| r.index.len()).sum();
-    let halves = |first: bool| -> Vec<Vec<(Pkg, bool)>> {
-        repositories
-            .iter()
-            .map(|r| {
-                let (len, mid) = (r.index.len(), r.index.len() / 2);
-                draft(&r.index, if first { 0..mid } else { mid..len }, options)
-            })
-            .collect()
-    };
-    let parallel =
-        total >= PARALLEL_MIN && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
-    if !parallel {
-        return repositories
-            .iter()
-            .map(|r| vec![draft(&r.index, 0..r.index.len(), options)])
-            .collect();
-    }
-    let (first, second) = std::thread::scope(|s| {
-        let second = std::thread::Builder::new().spawn_scoped(s, || halves(false));
-        let first = halves(true);
-        let second = second.ok().and_then(|h| h.join().ok());
-        (first, second)
-    });
-    // Without a second thread (or if it failed), the calling thread does its half too.
-    let second = second.unwrap_or_else(|| halves(false));
-    first
-        .into_iter()
-        .zip(second)
-        .map(|(a, b)| vec![a, b])
-        .collect()
-}
-
-/// Records `range` of `index`, converted; see [`draft_all`].
-fn draft(
-    index: &Index,
-    range: std::ops::Range<usize>,
-    options: &SolverOptions,
-) -> Vec<(Pkg, bool)> {
-    let local = |id: Option<apk_index::NameId>| id.map_or(UNMAPPED, |id| id.index() as NameIdx);
-    range
-        .map(|i| {
-            let p = index.package(i);
-            let mut valid = index.is_installable(i);
-            let mut tagged = false;
-            let mut deps = |list: apk_index::DepList<'_>| {
-                list.iter()
-                    .enumerate()
-                    .map(|(j, d)| {
-                        if d.tag().is_some() {
-                            // Package dependencies cannot be pinned; apk refuses such a record.
-                            valid = false;
-                            tagged = true;
-                        }
-                        Dep::new(local(list.name_id(j)), &d, None)
-                    })
-                    .collect::<Vec<_>>()
-            };
-            let depends = deps(p.depends());
-            let install_if = deps(p.install_if());
-            let provides = provides(p.provides(), &mut valid, |j| local(p.provides().name_id(j)));
-            let pkg = Pkg {
-                name: index.package_name(i).index() as NameIdx,
-                version: Text::new(p.version()),
-                identity: p.identity(),
-                repos: 0,
-                installed: false,
-                installed_tag: 0,
-                depends,
-                provides,
-                install_if,
-                priority: p.provider_priority(),
-                installed_size: p.installed_size(),
-                valid,
-                bad_arch: bad_arch(p.arch(), options),
-                first_repo: u32::MAX,
-            };
-            (pkg, tagged)
-        })
-        .collect()
-}
-
-/// A record's provides (`name` gives the name id of provide `j`); a tagged or `!` provide
-/// makes the record invalid.
-fn provides(
-    list: apk_index::DepList<'_>,
-    valid: &mut bool,
-    mut name: impl FnMut(usize) -> NameIdx,
-) -> Vec<Provide> {
-    list.iter()
-        .enumerate()
-        .map(|(j, d)| {
-            if d.tag().is_some() || d.conflict() {
-                *valid = false;
-            }
-            let text = dep_text(&d);
-            let version_at = d
-                .constraint()
-                .and_then(|(_, v)| u32::try_from(text.len() - v.len()).ok());
-            Provide {
-                name: name(j),
-                version_at,
-                text,
-            }
-        })
-        .collect()
 }
 
 /// The arch, when it is not one of `options.arches` (nor `noarch`).
@@ -472,35 +441,190 @@ fn bad_arch(arch: Option<&str>, options: &SolverOptions) -> Option<String> {
 /// A name id not mapped yet.
 const UNMAPPED: NameIdx = NameIdx::MAX;
 
-/// `d` as written (`!name@tag>=1.2`), built without the formatting machinery.
-fn dep_text(d: &DependencyRef<'_>) -> String {
-    let (name, tag, constraint) = (d.name(), d.tag(), d.constraint());
-    let len = usize::from(d.conflict())
-        + name.len()
-        + tag.map_or(0, |t| 1 + t.len())
-        + constraint.map_or(0, |(op, v)| op.as_str().len() + v.len());
-    let mut text = String::with_capacity(len);
-    if d.conflict() {
-        text.push('!');
+/// How packages are told apart while building the view: by identity bytes (the normal case),
+/// or without one by name and version.
+#[derive(Clone, Copy)]
+enum PkgKey<'a> {
+    Identity(&'a [u8]),
+    NameVersion(NameIdx, &'a [u8]),
+}
+
+impl<'a> PkgKey<'a> {
+    fn of(name: NameIdx, version: &'a [u8], identity: Option<&'a apk_index::Checksum>) -> Self {
+        match identity {
+            Some(c) => PkgKey::Identity(c.as_bytes()),
+            None => PkgKey::NameVersion(name, version),
+        }
     }
-    text.push_str(name);
-    if let Some(t) = tag {
-        text.push('@');
-        text.push_str(t);
+
+    fn of_pkg(p: &'a Pkg) -> Self {
+        PkgKey::of(p.name, p.version.as_bytes(), p.identity.as_ref())
     }
-    if let Some((op, v)) = constraint {
-        text.push_str(op.as_str());
-        text.push_str(v);
+
+    fn hash(self, hasher: &FastHash) -> u64 {
+        match self {
+            PkgKey::Identity(b) => std::hash::BuildHasher::hash_one(hasher, (0u8, b)),
+            PkgKey::NameVersion(n, v) => std::hash::BuildHasher::hash_one(hasher, (1u8, n, v)),
+        }
     }
-    text
+
+    fn same(self, other: PkgKey<'_>) -> bool {
+        match (self, other) {
+            (PkgKey::Identity(a), PkgKey::Identity(b)) => a == b,
+            (PkgKey::NameVersion(n, v), PkgKey::NameVersion(m, w)) => n == m && v == w,
+            _ => false,
+        }
+    }
+}
+
+/// Packages by [`PkgKey`]: the first package of each key.
+#[derive(Debug)]
+struct ByKey {
+    table: hashbrown::HashTable<PkgIdx>,
+    hasher: FastHash,
+}
+
+impl ByKey {
+    fn get(&self, pkgs: &[Pkg], key: PkgKey<'_>) -> Option<PkgIdx> {
+        let hash = key.hash(&self.hasher);
+        self.table
+            .find(hash, |&i| PkgKey::of_pkg(&pkgs[i as usize]).same(key))
+            .copied()
+    }
+
+    /// Records package `idx` (the last of `pkgs`) unless its key is taken.
+    fn insert(&mut self, pkgs: &[Pkg], idx: PkgIdx) {
+        let key = PkgKey::of_pkg(&pkgs[idx as usize]);
+        let hash = key.hash(&self.hasher);
+        let hasher = &self.hasher;
+        if let hashbrown::hash_table::Entry::Vacant(v) = self.table.entry(
+            hash,
+            |&i| PkgKey::of_pkg(&pkgs[i as usize]).same(key),
+            |&i| PkgKey::of_pkg(&pkgs[i as usize]).hash(hasher),
+        ) {
+            v.insert(idx);
+        }
+    }
+}
+
+/// Indexes of at least this many records have their second half converted on a second
+/// thread (below, the thread is not worth starting).
+const PARALLEL_MIN: usize = 4096;
+
+/// One index's names mapped to the universe's, each interned when first met.
+struct NameMap<'i> {
+    texts: &'i apk_index::NameTable,
+    map: Vec<NameIdx>,
+}
+
+impl NameMap<'_> {
+    /// The universe's id of the index's name number `id`; `text` gives the name when there
+    /// is no such number.
+    fn get<S: AsRef<str>>(
+        &mut self,
+        u: &mut Universe,
+        id: Option<usize>,
+        text: impl FnOnce() -> S,
+    ) -> NameIdx {
+        match id.and_then(|id| Some((self.map.get_mut(id)?, self.texts.get_index(id)?))) {
+            Some((slot, name)) => {
+                if *slot == UNMAPPED {
+                    *slot = u.intern(name);
+                }
+                *slot
+            }
+            None => u.intern(text().as_ref()),
+        }
+    }
+}
+
+/// Records converted apart from the universe: names are the index's own name numbers
+/// (`UNMAPPED` when a list has none), dependencies carry no tag, and ranges point into the
+/// draft's own arrays. The flag says whether the record has tagged dependencies.
+struct Draft {
+    pkgs: Vec<(Pkg, bool)>,
+    deps: Vec<Dep>,
+    provides: Vec<Provide>,
+}
+
+impl Draft {
+    fn convert(
+        index: &Index,
+        range: std::ops::Range<usize>,
+        ri: usize,
+        options: &SolverOptions,
+    ) -> Draft {
+        let n = range.len();
+        let mut draft = Draft {
+            pkgs: Vec::with_capacity(n),
+            deps: Vec::with_capacity(n * 5),
+            provides: Vec::with_capacity(n * 2),
+        };
+        let id = |n: Option<apk_index::NameId>| n.map_or(UNMAPPED, |n| n.index() as NameIdx);
+        for i in range {
+            let p = index.package(i);
+            let mut valid = index.is_installable(i);
+            let mut tagged = false;
+            let start = draft.deps.len() as u32;
+            let mut deps = |out: &mut Vec<Dep>, list: DepList<'_>| {
+                for (j, d) in list.iter().enumerate() {
+                    if d.tag().is_some() {
+                        valid = false;
+                        tagged = true;
+                    }
+                    out.push(Dep::new(id(list.name_id(j)), &d, None));
+                }
+                out.len() as u32
+            };
+            let mid = deps(&mut draft.deps, p.depends());
+            let end = deps(&mut draft.deps, p.install_if());
+            let pstart = draft.provides.len() as u32;
+            let list = p.provides();
+            for (j, d) in list.iter().enumerate() {
+                if d.tag().is_some() || d.conflict() {
+                    valid = false;
+                }
+                draft.provides.push(Provide::new(id(list.name_id(j)), &d));
+            }
+            let pkg = Pkg {
+                name: index.package_name(i).index() as NameIdx,
+                version: Text::new(p.version()),
+                identity: p.identity(),
+                repos: 1 << ri,
+                installed: false,
+                installed_tag: 0,
+                valid,
+                priority: p.provider_priority(),
+                installed_size: p.installed_size(),
+                bad_arch: bad_arch(p.arch(), options),
+                first_repo: ri as u32,
+                deps: [start, mid, end],
+                provides: [pstart, draft.provides.len() as u32],
+            };
+            draft.pkgs.push((pkg, tagged));
+        }
+        draft
+    }
 }
 
 /// Everything the engines read: immutable once built.
 #[derive(Debug, Clone)]
 pub(crate) struct Universe {
-    pub names: Vec<Name>,
     pub name_ids: NameIds,
     pub pkgs: Vec<Pkg>,
+    /// Every package's dependencies and install_if conditions (see [`Pkg`]).
+    deps: Vec<Dep>,
+    /// Every package's provides.
+    provides: Vec<Provide>,
+    /// Per name: the provider entries, in package order (own name, then provides).
+    providers: Rows<Provider>,
+    /// Per name: the packages depending on it, in package order.
+    rdepends: Rows<PkgIdx>,
+    /// Per name: the packages with an install_if condition on it, in package order.
+    rinstall_if: Rows<PkgIdx>,
+    /// Per package: the names it takes (its own, then its provided ones), packed together for
+    /// the engines' walks over many packages.
+    names_of: Rows<NameIdx>,
     pub repos: Vec<RepoInfo>,
     /// Tag 0 is the untagged default.
     pub tags: Vec<String>,
@@ -520,10 +644,37 @@ impl Universe {
             repositories.iter().map(|r| r.index.len()).sum::<usize>() + installed.packages.len();
         // At most every index's names (untouched room costs no memory).
         let names: usize = repositories.iter().map(|r| r.index.names().len()).sum();
-        let mut u = Universe {
-            names: Vec::with_capacity(names),
-            name_ids: NameIds::with_capacity(names),
+        let mut b = Builder::with_capacity(options, packages, names);
+        for repo in repositories {
+            b.add(repo);
+        }
+        b.finish(installed)
+    }
+}
+
+/// Builds a [`Universe`] one repository at a time.
+#[derive(Debug)]
+pub(crate) struct Builder {
+    u: Universe,
+    by_key: ByKey,
+    options: SolverOptions,
+}
+
+impl Builder {
+    /// A builder with room for about `packages` packages and `names` names.
+    pub(crate) fn with_capacity(options: &SolverOptions, packages: usize, names: usize) -> Builder {
+        let u = Universe {
+            name_ids: NameIds {
+                table: apk_index::NameTable::with_capacity(names),
+            },
             pkgs: Vec::with_capacity(packages),
+            // Alpine's records average under 5 dependency tokens and 1.5 provides.
+            deps: Vec::with_capacity(packages * 5),
+            provides: Vec::with_capacity(packages * 2),
+            providers: Rows::default(),
+            rdepends: Rows::default(),
+            rinstall_if: Rows::default(),
+            names_of: Rows::default(),
             repos: Vec::new(),
             tags: vec![String::new()],
             rules: options.rules,
@@ -532,85 +683,45 @@ impl Universe {
         };
         // apk-tools identifies a package by its identity alone: a later record with the
         // identity of an earlier one is the same package, whatever its name says.
-        let mut by_key: HashMap<PkgKey, PkgIdx, FastHash> =
-            HashMap::with_capacity_and_hasher(packages, FastHash::default());
-        let repositories = repositories.get(..63).unwrap_or(repositories);
-        let drafts = draft_all(repositories, options);
-        for (ri, (repo, drafts)) in repositories.iter().zip(drafts).enumerate() {
-            let tag = repo.tag.as_deref().map_or(0, |t| u.tag_id(t));
-            let available = match repo.kind {
-                RepositoryKind::Remote => !options.no_network,
-                RepositoryKind::Local | RepositoryKind::Cache => true,
-            };
-            u.repos.push(RepoInfo { tag, available });
-            // The index's names, mapped to ours as they are first met (so that ids are handed
-            // out in the same order as by interning every mention).
-            let index = &repo.index;
-            let texts: Vec<&str> = index.names().iter().map(|(_, n)| n).collect();
-            let mut map = vec![UNMAPPED; texts.len()];
-            let mut local = |u: &mut Universe, id: NameIdx, text: &dyn Fn() -> String| match (
-                map.get_mut(id as usize),
-                texts.get(id as usize),
-            ) {
-                (Some(slot), Some(name)) => {
-                    if *slot == UNMAPPED {
-                        *slot = u.intern(name);
-                    }
-                    *slot
-                }
-                _ => u.intern(&text()),
-            };
-            for (i, (mut pkg, tagged)) in drafts.into_iter().flatten().enumerate() {
-                let p = || index.package(i);
-                let own = local(&mut u, pkg.name, &|| p().name().to_owned());
-                let key = PkgKey::new(own, pkg.version.as_str(), pkg.identity);
-                // A record whose identity did not parse is its own package: two such records
-                // cannot be told apart from different ones.
-                if matches!(key, PkgKey::Identity(..))
-                    && let Some(&existing) = by_key.get(&key)
-                {
-                    u.pkgs[existing as usize].repos |= 1 << ri;
-                    continue;
-                }
-                pkg.name = own;
-                // Names in record order (dependencies, install_if, provides), as apk meets them;
-                // dependencies and install_if also carry their pinning tags.
-                let mut remap =
-                    |u: &mut Universe,
-                     deps: &mut [Dep],
-                     list: for<'a> fn(&PackageRef<'a>) -> DepList<'a>| {
-                        for (j, d) in deps.iter_mut().enumerate() {
-                            let dep = || list(&p()).get(j);
-                            d.name = local(u, d.name, &|| {
-                                dep().map_or_else(String::new, |d| d.name().to_owned())
-                            });
-                            if tagged {
-                                d.tag = dep().and_then(|d| d.tag()).map(|t| u.tag_id(t));
-                            }
-                        }
-                    };
-                remap(&mut u, &mut pkg.depends, |r| r.depends());
-                remap(&mut u, &mut pkg.install_if, |r| r.install_if());
-                for (j, pv) in pkg.provides.iter_mut().enumerate() {
-                    let dep = || p().provides().get(j);
-                    pv.name = local(&mut u, pv.name, &|| {
-                        dep().map_or_else(String::new, |d| d.name().to_owned())
-                    });
-                }
-                if !pkg.valid {
-                    u.broken_indexes = true;
-                }
-                pkg.repos = 1 << ri;
-                pkg.first_repo = ri as u32;
-                let idx = u.push_pkg(pkg);
-                by_key.entry(key).or_insert(idx);
-            }
+        let by_key = ByKey {
+            table: hashbrown::HashTable::with_capacity(packages),
+            hasher: FastHash::default(),
+        };
+        Builder {
+            u,
+            by_key,
+            options: options.clone(),
         }
+    }
+
+    /// Add the next repository (in repositories-file order); beyond the 63rd, repositories
+    /// are ignored.
+    pub(crate) fn add(&mut self, repo: &Repository) {
+        let Builder { u, by_key, options } = self;
+        let ri = u.repos.len();
+        if ri >= 63 {
+            return;
+        }
+        let index = &repo.index;
+        let tag = repo.tag.as_deref().map_or(0, |t| u.tag_id(t));
+        let available = match repo.kind {
+            RepositoryKind::Remote => !options.no_network,
+            RepositoryKind::Local | RepositoryKind::Cache => true,
+        };
+        u.repos.push(RepoInfo { tag, available });
+        u.add_index(index, ri, by_key, options);
+    }
+
+    /// Add the installed packages and link every name to its packages.
+    pub(crate) fn finish(self, installed: &InstalledDb) -> Universe {
+        let Builder {
+            mut u, mut by_key, ..
+        } = self;
         for info in &installed.packages {
             let name = u.intern(&info.name);
-            let key = PkgKey::new(name, &info.version, info.identity);
+            let key = PkgKey::of(name, info.version.as_bytes(), info.identity.as_ref());
             let tag = info.repository_tag.as_deref().map_or(0, |t| u.tag_id(t));
-            if let Some(&existing) = by_key.get(&key) {
+            if let Some(existing) = by_key.get(&u.pkgs, key) {
                 let p = &mut u.pkgs[existing as usize];
                 p.installed = true;
                 p.installed_tag = tag;
@@ -623,10 +734,202 @@ impl Universe {
                 ..pkg
             });
             u.installed_order.push(idx);
-            by_key.insert(key, idx);
+            by_key.insert(&u.pkgs, idx);
         }
         u.link_names();
         u
+    }
+}
+
+impl Universe {
+    /// Add the records of repository `ri`, names interned in the order the records mention
+    /// them (own name, dependencies, install_if, provides), as apk meets them. A large index
+    /// has the second half of its records converted on a second thread meanwhile (with the
+    /// index's own name ids), which are then mapped and added in order.
+    fn add_index(&mut self, index: &Index, ri: usize, by_key: &mut ByKey, options: &SolverOptions) {
+        let len = index.len();
+        let split =
+            len >= PARALLEL_MIN && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+        let mid = if split { len / 2 } else { len };
+        let mut names = NameMap {
+            texts: index.names(),
+            map: vec![UNMAPPED; index.names().len()],
+        };
+        std::thread::scope(|s| {
+            let second = (mid < len)
+                .then(|| {
+                    std::thread::Builder::new()
+                        .spawn_scoped(s, || Draft::convert(index, mid..len, ri, options))
+                        .ok()
+                })
+                .flatten();
+            for i in 0..mid {
+                self.add_record(index, i, ri, by_key, &mut names, options);
+            }
+            match second.map(|h| h.join()) {
+                Some(Ok(draft)) => self.add_draft(index, draft, mid, ri, by_key, &mut names),
+                // Without a second thread (or if it failed), convert them here.
+                _ => {
+                    for i in mid..len {
+                        self.add_record(index, i, ri, by_key, &mut names, options);
+                    }
+                }
+            }
+        });
+    }
+
+    /// Add record `i` of repository `ri`'s index.
+    fn add_record(
+        &mut self,
+        index: &Index,
+        i: usize,
+        ri: usize,
+        by_key: &mut ByKey,
+        names: &mut NameMap<'_>,
+        options: &SolverOptions,
+    ) {
+        let p = index.package(i);
+        let own = names.get(self, Some(index.package_name(i).index()), || p.name());
+        let identity = p.identity();
+        let key = PkgKey::of(own, p.version().as_bytes(), identity.as_ref());
+        // A record whose identity did not parse is its own package: two such records
+        // cannot be told apart from different ones.
+        if matches!(key, PkgKey::Identity(_))
+            && let Some(existing) = by_key.get(&self.pkgs, key)
+        {
+            self.pkgs[existing as usize].repos |= 1 << ri;
+            return;
+        }
+        let mut valid = index.is_installable(i);
+        let start = self.deps.len() as u32;
+        let mut deps = |u: &mut Universe, list: DepList<'_>| {
+            for (j, d) in list.iter().enumerate() {
+                let name = names.get(u, list.name_id(j).map(|n| n.index()), || d.name());
+                // Package dependencies cannot be pinned; apk refuses such a record.
+                let tag = d.tag().map(|t| {
+                    valid = false;
+                    u.tag_id(t)
+                });
+                u.deps.push(Dep::new(name, &d, tag));
+            }
+            u.deps.len() as u32
+        };
+        let mid = deps(self, p.depends());
+        let end = deps(self, p.install_if());
+        let pstart = self.provides.len() as u32;
+        let list = p.provides();
+        for (j, d) in list.iter().enumerate() {
+            // A tagged or `!` provide makes the record invalid.
+            if d.tag().is_some() || d.conflict() {
+                valid = false;
+            }
+            let name = names.get(self, list.name_id(j).map(|n| n.index()), || d.name());
+            self.provides.push(Provide::new(name, &d));
+        }
+        if !valid {
+            self.broken_indexes = true;
+        }
+        let idx = self.push_pkg(Pkg {
+            name: own,
+            version: Text::new(p.version()),
+            identity,
+            repos: 1 << ri,
+            installed: false,
+            installed_tag: 0,
+            valid,
+            priority: p.provider_priority(),
+            installed_size: p.installed_size(),
+            bad_arch: bad_arch(p.arch(), options),
+            first_repo: ri as u32,
+            deps: [start, mid, end],
+            provides: [pstart, self.provides.len() as u32],
+        });
+        by_key.insert(&self.pkgs, idx);
+    }
+
+    /// Add the records `first..` of repository `ri`'s index that `draft` converted: what
+    /// [`Universe::add_record`] does, with the conversion already done.
+    fn add_draft(
+        &mut self,
+        index: &Index,
+        draft: Draft,
+        first: usize,
+        ri: usize,
+        by_key: &mut ByKey,
+        names: &mut NameMap<'_>,
+    ) {
+        let Draft {
+            pkgs,
+            mut deps,
+            mut provides,
+        } = draft;
+        // The draft's arrays are appended whole once their names are mapped (a duplicate's
+        // entries stay behind, unused).
+        let (dbase, pbase) = (self.deps.len() as u32, self.provides.len() as u32);
+        for (k, (mut pkg, tagged)) in pkgs.into_iter().enumerate() {
+            let i = first + k;
+            let own = names.get(self, Some(pkg.name as usize), || {
+                index.package(i).name().to_owned()
+            });
+            let key = PkgKey::of(own, pkg.version.as_bytes(), pkg.identity.as_ref());
+            if matches!(key, PkgKey::Identity(_))
+                && let Some(existing) = by_key.get(&self.pkgs, key)
+            {
+                self.pkgs[existing as usize].repos |= 1 << ri;
+                continue;
+            }
+            pkg.name = own;
+            let [a, b, c] = pkg.deps.map(|x| x as usize);
+            for (j, d) in deps
+                .get_mut(a..c)
+                .unwrap_or_default()
+                .iter_mut()
+                .enumerate()
+            {
+                // The list and position this entry came from, to read what the draft left
+                // out (a tag, a name without an id).
+                let from_index = || {
+                    let p = index.package(i);
+                    if a + j < b {
+                        p.depends().get(j)
+                    } else {
+                        p.install_if().get(a + j - b)
+                    }
+                };
+                d.name = names.get(self, Some(d.name as usize), || {
+                    from_index().map_or_else(String::new, |d| d.name().to_owned())
+                });
+                if tagged {
+                    d.tag = from_index()
+                        .and_then(|d| d.tag().map(str::to_owned))
+                        .map(|t| self.tag_id(&t));
+                }
+            }
+            pkg.deps = pkg.deps.map(|x| x + dbase);
+            let [pa, pb] = pkg.provides.map(|x| x as usize);
+            for (j, pv) in provides
+                .get_mut(pa..pb)
+                .unwrap_or_default()
+                .iter_mut()
+                .enumerate()
+            {
+                pv.name = names.get(self, Some(pv.name as usize), || {
+                    index
+                        .package(i)
+                        .provides()
+                        .get(j)
+                        .map_or_else(String::new, |d| d.name().to_owned())
+                });
+            }
+            pkg.provides = pkg.provides.map(|x| x + pbase);
+            if !pkg.valid {
+                self.broken_indexes = true;
+            }
+            let idx = self.push_pkg(pkg);
+            by_key.insert(&self.pkgs, idx);
+        }
+        self.deps.append(&mut deps);
+        self.provides.append(&mut provides);
     }
 
     pub(crate) fn tag_id(&mut self, tag: &str) -> u16 {
@@ -637,17 +940,96 @@ impl Universe {
         (self.tags.len() - 1) as u16
     }
 
+    /// The id of `name`, adding it if it is new (a name added after the view was built has
+    /// no providers nor reverse dependencies).
     pub(crate) fn intern(&mut self, name: &str) -> NameIdx {
-        let ids = &mut self.name_ids;
-        let id = ids.table.intern(name).index() as NameIdx;
-        if id as usize == self.names.len() {
-            ids.ids.push(id);
-            self.names.push(Name {
-                text: name.to_owned(),
-                ..Name::default()
-            });
+        self.name_ids.table.intern(name).index() as NameIdx
+    }
+
+    /// How many names there are: name ids are below this.
+    pub(crate) fn name_count(&self) -> usize {
+        self.name_ids.table.len()
+    }
+
+    /// The text of name `n`.
+    pub(crate) fn name(&self, n: NameIdx) -> &str {
+        self.name_ids
+            .table
+            .get_index(n as usize)
+            .unwrap_or_default()
+    }
+
+    /// Dependency `d` as written (`!name@tag>=1.2`).
+    pub(crate) fn dep_text(&self, d: &Dep) -> String {
+        if let Some(whole) = d.ver.whole_text() {
+            return whole.to_owned();
         }
-        id
+        let mut out = String::new();
+        let tag = d.tag.and_then(|t| self.tags.get(usize::from(t)));
+        push_token(
+            &mut out,
+            d.conflict,
+            self.name(d.name),
+            tag.map(String::as_str),
+            (d.op != 0).then(|| (d.op, d.version())),
+        );
+        out
+    }
+
+    /// Provide `pv` as written (`so:libc.so=1`).
+    pub(crate) fn provide_text(&self, pv: &Provide) -> String {
+        if let Some(whole) = pv.ver.whole_text() {
+            return whole.to_owned();
+        }
+        let mut out = String::new();
+        push_token(
+            &mut out,
+            false,
+            self.name(pv.name),
+            None,
+            pv.version().map(|v| (pv.op, v)),
+        );
+        out
+    }
+
+    /// Name `n`'s provider entries, in package order.
+    pub(crate) fn providers(&self, n: NameIdx) -> &[Provider] {
+        self.providers.row(n)
+    }
+
+    /// The packages depending on name `n`, each once, in package order.
+    pub(crate) fn rdepends(&self, n: NameIdx) -> &[PkgIdx] {
+        self.rdepends.row(n)
+    }
+
+    /// The packages with an install_if condition on name `n`, each once, in package order.
+    pub(crate) fn rinstall_if(&self, n: NameIdx) -> &[PkgIdx] {
+        self.rinstall_if.row(n)
+    }
+
+    /// Package `p`'s dependencies.
+    pub(crate) fn depends(&self, p: PkgIdx) -> &[Dep] {
+        let [a, b, _] = self.pkgs[p as usize].deps;
+        self.deps.get(a as usize..b as usize).unwrap_or_default()
+    }
+
+    /// Package `p`'s install_if conditions.
+    pub(crate) fn install_if(&self, p: PkgIdx) -> &[Dep] {
+        let [_, b, c] = self.pkgs[p as usize].deps;
+        self.deps.get(b as usize..c as usize).unwrap_or_default()
+    }
+
+    /// Package `p`'s provides.
+    pub(crate) fn provides(&self, p: PkgIdx) -> &[Provide] {
+        let [a, b] = self.pkgs[p as usize].provides;
+        self.provides
+            .get(a as usize..b as usize)
+            .unwrap_or_default()
+    }
+
+    /// The names package `p` takes: its own, then its provided ones.
+    pub(crate) fn pkg_names(&self, p: PkgIdx) -> &[NameIdx] {
+        self.names_of.row(p)
     }
 
     fn dep(&mut self, d: &DependencyRef<'_>, name: NameIdx) -> Dep {
@@ -657,20 +1039,22 @@ impl Universe {
 
     /// An installed package that no repository has (its names interned as met).
     fn convert_installed(&mut self, p: &PackageRef<'_>, own: NameIdx) -> Pkg {
-        let mut deps = |list: apk_index::DepList<'_>| {
-            list.iter()
-                .map(|d| {
-                    let name = self.intern(d.name());
-                    self.dep(&d, name)
-                })
-                .collect::<Vec<_>>()
+        let start = self.deps.len() as u32;
+        let deps = |u: &mut Universe, list: DepList<'_>| {
+            for d in list.iter() {
+                let name = u.intern(d.name());
+                let dep = u.dep(&d, name);
+                u.deps.push(dep);
+            }
+            u.deps.len() as u32
         };
-        let depends = deps(p.depends());
-        let install_if = deps(p.install_if());
-        let list = p.provides();
-        let provides = provides(list, &mut true, |j| {
-            list.get(j).map_or(UNMAPPED, |d| self.intern(d.name()))
-        });
+        let mid = deps(self, p.depends());
+        let end = deps(self, p.install_if());
+        let pstart = self.provides.len() as u32;
+        for d in p.provides().iter() {
+            let name = self.intern(d.name());
+            self.provides.push(Provide::new(name, &d));
+        }
         Pkg {
             name: own,
             version: Text::new(p.version()),
@@ -678,14 +1062,13 @@ impl Universe {
             repos: 0,
             installed: true,
             installed_tag: 0,
-            depends,
-            provides,
-            install_if,
+            valid: true,
             priority: p.provider_priority(),
             installed_size: p.installed_size(),
-            valid: true,
             bad_arch: None,
             first_repo: u32::MAX,
+            deps: [start, mid, end],
+            provides: [pstart, self.provides.len() as u32],
         }
     }
 
@@ -696,60 +1079,124 @@ impl Universe {
     }
 
     /// Fill every name's providers, reverse dependencies and reverse install_if, in package
-    /// order; each list is allocated once, at its final size.
+    /// order, each kind in one array allocated at its final size (the providers on a second
+    /// thread meanwhile, when there are many packages).
     fn link_names(&mut self) {
-        let mut sizes = vec![[0u32; 3]; self.names.len()];
-        for p in &self.pkgs {
-            sizes[p.name as usize][0] += 1;
-            for pv in &p.provides {
-                sizes[pv.name as usize][0] += 1;
-            }
-            for d in &p.depends {
-                sizes[d.name as usize][1] += 1;
-            }
-            for d in &p.install_if {
-                sizes[d.name as usize][2] += 1;
+        let u: &Universe = self;
+        let parallel = u.pkgs.len() >= PARALLEL_MIN
+            && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+        let (providers, rdepends, rinstall_if, names_of) = std::thread::scope(|s| {
+            let providers = parallel
+                .then(|| {
+                    std::thread::Builder::new()
+                        .spawn_scoped(s, || u.provider_rows())
+                        .ok()
+                })
+                .flatten();
+            let rdepends = u.reverse_rows(|p| u.depends(p));
+            let rinstall_if = u.reverse_rows(|p| u.install_if(p));
+            let names_of = u.names_of_rows();
+            let providers = match providers.map(|h| h.join()) {
+                Some(Ok(rows)) => rows,
+                _ => u.provider_rows(),
+            };
+            (providers, rdepends, rinstall_if, names_of)
+        });
+        self.providers = providers;
+        self.rdepends = rdepends;
+        self.rinstall_if = rinstall_if;
+        self.names_of = names_of;
+    }
+
+    /// Per package, the names it takes.
+    fn names_of_rows(&self) -> Rows<NameIdx> {
+        let total = self.pkgs.len() + self.provides.len();
+        let mut rows = Rows {
+            start: Vec::with_capacity(self.pkgs.len() + 1),
+            items: Vec::with_capacity(total),
+        };
+        rows.start.push(0);
+        for p in 0..self.pkgs.len() as PkgIdx {
+            rows.items.push(self.pkgs[p as usize].name);
+            rows.items.extend(self.provides(p).iter().map(|pv| pv.name));
+            rows.start.push(rows.items.len() as u32);
+        }
+        rows
+    }
+
+    /// Every name's provider entries, in package order (own name, then provides).
+    fn provider_rows(&self) -> Rows<Provider> {
+        let entries = |p: PkgIdx| {
+            std::iter::once((self.pkgs[p as usize].name, OWN)).chain(
+                self.provides(p)
+                    .iter()
+                    .enumerate()
+                    .map(|(i, pv)| (pv.name, i as u32)),
+            )
+        };
+        let mut sizes = vec![0u32; self.name_count()];
+        let mut total = 0;
+        for p in 0..self.pkgs.len() as PkgIdx {
+            for (n, _) in entries(p) {
+                sizes[n as usize] += 1;
+                total += 1;
             }
         }
-        for (n, [providers, rdepends, rinstall_if]) in self.names.iter_mut().zip(sizes) {
-            n.providers.reserve_exact(providers as usize);
-            n.rdepends.reserve_exact(rdepends as usize);
-            n.rinstall_if.reserve_exact(rinstall_if as usize);
-        }
-        for (idx, pkg) in self.pkgs.iter().enumerate() {
-            let idx = idx as PkgIdx;
-            self.names[pkg.name as usize].providers.push(Provider {
-                pkg: idx,
-                entry: OWN,
-            });
-            for (i, pv) in pkg.provides.iter().enumerate() {
-                self.names[pv.name as usize].providers.push(Provider {
-                    pkg: idx,
-                    entry: i as u32,
-                });
+        let (mut rows, mut cursor) = Rows::with_sizes(sizes.into_iter(), total);
+        rows.items.resize(total, Provider::default());
+        for p in 0..self.pkgs.len() as PkgIdx {
+            for (n, entry) in entries(p) {
+                let at = &mut cursor[n as usize];
+                rows.items[*at as usize] = Provider { pkg: p, entry };
+                *at += 1;
             }
-            for d in &pkg.depends {
-                let rd = &mut self.names[d.name as usize].rdepends;
-                if rd.last() != Some(&idx) {
-                    rd.push(idx);
+        }
+        rows
+    }
+
+    /// Per name, the packages whose `list` names it, each once, in package order.
+    fn reverse_rows<'s>(&'s self, list: impl Fn(PkgIdx) -> &'s [Dep]) -> Rows<PkgIdx> {
+        let names = self.name_count();
+        // Per name: how many packages name it, and the last one counted.
+        let mut sizes = vec![0u32; names];
+        let mut last = vec![PkgIdx::MAX; names];
+        let mut total = 0;
+        for p in 0..self.pkgs.len() as PkgIdx {
+            for d in list(p) {
+                let n = d.name as usize;
+                if last[n] != p {
+                    last[n] = p;
+                    sizes[n] += 1;
+                    total += 1;
                 }
             }
-            for d in &pkg.install_if {
-                let ri = &mut self.names[d.name as usize].rinstall_if;
-                if ri.last() != Some(&idx) {
-                    ri.push(idx);
+        }
+        drop(last);
+        let (mut rows, mut cursor) = Rows::with_sizes(sizes.into_iter(), total);
+        rows.items.resize(total, 0);
+        for p in 0..self.pkgs.len() as PkgIdx {
+            for d in list(p) {
+                let n = d.name as usize;
+                let at = &mut cursor[n];
+                // Once per package: the row's last entry is this package when it already
+                // named `n`.
+                if *at > rows.start[n] && rows.items[*at as usize - 1] == p {
+                    continue;
                 }
+                rows.items[*at as usize] = p;
+                *at += 1;
             }
         }
+        rows
     }
 
     /// The version a provider entry offers for its name (`None` for a virtual provide).
-    pub(crate) fn provided_version(&self, p: Provider) -> Option<&str> {
+    pub(crate) fn provided_version(&self, p: Provider) -> Option<&[u8]> {
         let pkg = &self.pkgs[p.pkg as usize];
         if p.entry == OWN {
-            Some(pkg.version.as_str())
+            Some(pkg.version.as_bytes())
         } else {
-            pkg.provides
+            self.provides(p.pkg)
                 .get(p.entry as usize)
                 .and_then(Provide::version)
         }
@@ -773,7 +1220,7 @@ impl Universe {
         }
         match self.provided_version(p) {
             None => false,
-            Some(v) => version::matches(v.as_bytes(), dep.op, dep.version(), self.rules),
+            Some(v) => version::matches(v, dep.op, dep.version(), self.rules),
         }
     }
 
@@ -799,12 +1246,12 @@ impl Universe {
             .any(|(i, r)| r.available && p.repos & (1 << i) != 0)
     }
 
-    pub(crate) fn compare_versions(&self, a: &str, b: &str) -> std::cmp::Ordering {
-        version::compare(a.as_bytes(), b.as_bytes(), self.rules)
+    pub(crate) fn compare_versions(&self, a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+        version::compare(a, b, self.rules)
     }
 
     pub(crate) fn pkg_label(&self, pkg: PkgIdx) -> String {
         let p = &self.pkgs[pkg as usize];
-        format!("{}-{}", self.names[p.name as usize].text, p.version)
+        format!("{}-{}", self.name(p.name), p.version)
     }
 }

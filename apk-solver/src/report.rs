@@ -213,23 +213,20 @@ pub(crate) fn check(
     let mut world_by_name: Vec<(NameIdx, usize)> =
         world.iter().enumerate().map(|(i, d)| (d.name, i)).collect();
     world_by_name.sort_unstable();
-    let world_deps = |n: NameIdx| {
-        let start = world_by_name.partition_point(|&(x, _)| x < n);
-        world_by_name[start..]
-            .iter()
-            .take_while(move |&&(x, _)| x == n)
-            .filter_map(|&(_, i)| world.get(i))
-    };
+    let world_deps = |n: NameIdx| world_deps_of(&world_by_name, world, n);
     let selected = |p: PkgIdx| sel.selected[p as usize];
     let sel_providers = |n: NameIdx| -> Vec<Provider> {
-        u.names[n as usize]
-            .providers
+        u.providers(n)
             .iter()
             .copied()
             .filter(|p| selected(p.pkg))
             .collect()
     };
     for &p in order {
+        // Most packages have no problem: find that out without writing the report's lines.
+        if !may_have_problem(u, sel, p, &world_by_name, world) {
+            continue;
+        }
         let pkg = &u.pkgs[p as usize];
         let mut prob = PackageProblem {
             package: u.pkg_label(p),
@@ -253,12 +250,12 @@ pub(crate) fn check(
             prob.masked_in.push("--no-network".into());
         }
         // Same name, other package.
-        for o in &u.names[pkg.name as usize].providers {
+        for o in u.providers(pkg.name) {
             if o.entry == OWN && o.pkg != p && selected(o.pkg) {
                 prob.conflicts.push(u.pkg_label(o.pkg));
             }
         }
-        for (i, pv) in pkg.provides.iter().enumerate() {
+        for (i, pv) in u.provides(p).iter().enumerate() {
             let me = Provider {
                 pkg: p,
                 entry: i as u32,
@@ -268,12 +265,12 @@ pub(crate) fn check(
                     continue;
                 }
                 prob.conflicts
-                    .push(format!("{}[{}]", u.pkg_label(o.pkg), pv.text));
+                    .push(format!("{}[{}]", u.pkg_label(o.pkg), u.provide_text(pv)));
             }
         }
         let names: Vec<(NameIdx, Provider)> =
             std::iter::once((pkg.name, Provider { pkg: p, entry: OWN }))
-                .chain(pkg.provides.iter().enumerate().map(|(i, pv)| {
+                .chain(u.provides(p).iter().enumerate().map(|(i, pv)| {
                     (
                         pv.name,
                         Provider {
@@ -294,24 +291,25 @@ pub(crate) fn check(
                 let matches = mine.iter().any(|&m| u.version_matches(dep, m));
                 if dep.conflict {
                     if matches {
-                        prob.breaks.push(format!("{who}[{}]", dep.text));
+                        prob.breaks.push(format!("{who}[{}]", u.dep_text(dep)));
                     }
                 } else if matches {
-                    prob.satisfies.push(format!("{who}[{}]", dep.text));
+                    prob.satisfies.push(format!("{who}[{}]", u.dep_text(dep)));
                 } else if !sel_providers(*n).iter().any(|&o| u.version_matches(dep, o)) {
-                    prob.breaks.push(format!("{who}[{}]", dep.text));
+                    prob.breaks.push(format!("{who}[{}]", u.dep_text(dep)));
                 }
             };
             for d in world_deps(*n) {
                 judge(d, "world".into(), &mut prob);
             }
-            for &r in &u.names[*n as usize].rdepends {
+            for &r in u.rdepends(*n) {
                 if r == p {
                     // A dependency on one of its own names: a conflict there is ignored, but
                     // a requirement nothing selected meets still breaks.
-                    for d in pkg.depends.iter().filter(|d| d.name == *n && !d.conflict) {
+                    for d in u.depends(p).iter().filter(|d| d.name == *n && !d.conflict) {
                         if !sel_providers(*n).iter().any(|&o| u.version_matches(d, o)) {
-                            prob.breaks.push(format!("{}[{}]", u.pkg_label(p), d.text));
+                            prob.breaks
+                                .push(format!("{}[{}]", u.pkg_label(p), u.dep_text(d)));
                         }
                     }
                     continue;
@@ -319,7 +317,7 @@ pub(crate) fn check(
                 if !selected(r) {
                     continue;
                 }
-                for d in u.pkgs[r as usize].depends.iter().filter(|d| d.name == *n) {
+                for d in u.depends(r).iter().filter(|d| d.name == *n) {
                     judge(d, u.pkg_label(r), &mut prob);
                 }
             }
@@ -341,9 +339,10 @@ pub(crate) fn check(
             missing.push((n, vec![who]));
         }
     };
+    let none_selected = |n: NameIdx| !u.providers(n).iter().any(|p| selected(p.pkg));
     for d in world {
-        if !d.conflict && sel_providers(d.name).is_empty() {
-            note(d.name, format!("world[{}]", d.text));
+        if !d.conflict && none_selected(d.name) {
+            note(d.name, format!("world[{}]", u.dep_text(d)));
         }
     }
     for &p in order {
@@ -351,29 +350,134 @@ pub(crate) fn check(
         if !pkg.valid || pkg.bad_arch.is_some() {
             continue;
         }
-        for d in &pkg.depends {
-            if !d.conflict && sel_providers(d.name).is_empty() {
-                note(d.name, format!("{}[{}]", u.pkg_label(p), d.text));
+        for d in u.depends(p) {
+            if !d.conflict && none_selected(d.name) {
+                note(d.name, format!("{}[{}]", u.pkg_label(p), u.dep_text(d)));
             }
         }
     }
     for (n, required_by) in missing {
         let mut provided_by: Vec<String> = Vec::new();
-        for pr in &u.names[n as usize].providers {
-            let name = u.names[u.pkgs[pr.pkg as usize].name as usize].text.clone();
+        for pr in u.providers(n) {
+            let name = u.name(u.pkgs[pr.pkg as usize].name).to_owned();
             if !provided_by.contains(&name) {
                 provided_by.push(name);
             }
         }
-        let all_virtual = u.names[n as usize]
-            .providers
-            .iter()
-            .all(|&pr| u.is_virtual(pr));
+        let all_virtual = u.providers(n).iter().all(|&pr| u.is_virtual(pr));
         problems.push(Problem::Name(NameProblem {
-            name: u.names[n as usize].text.clone(),
+            name: u.name(n).to_owned(),
             provided_by: if all_virtual { provided_by } else { Vec::new() },
             required_by,
         }));
     }
     problems
+}
+
+/// World's dependencies on name `n` (`world_by_name`: world's names and positions, sorted).
+fn world_deps_of<'w>(
+    world_by_name: &'w [(NameIdx, usize)],
+    world: &'w [Dep],
+    n: NameIdx,
+) -> impl Iterator<Item = &'w Dep> + 'w {
+    let start = world_by_name.partition_point(|&(x, _)| x < n);
+    world_by_name[start..]
+        .iter()
+        .take_while(move |&&(x, _)| x == n)
+        .filter_map(|&(_, i)| world.get(i))
+}
+
+/// Whether [`check`] finds a problem with selected package `p`: the same tests, without
+/// writing any line.
+fn may_have_problem(
+    u: &Universe,
+    sel: &Selection,
+    p: PkgIdx,
+    world_by_name: &[(NameIdx, usize)],
+    world: &[Dep],
+) -> bool {
+    let pkg = &u.pkgs[p as usize];
+    let selected = |p: PkgIdx| sel.selected[p as usize];
+    if !pkg.valid || pkg.bad_arch.is_some() {
+        return true;
+    }
+    let allowed = sel.allowed[p as usize] | 1;
+    if u.tag_mask(p) & allowed == 0 {
+        if (0..u.repos.len()).any(|i| pkg.repos & (1 << i) != 0) {
+            return true;
+        }
+    } else if !pkg.installed && !u.available(p) {
+        return true;
+    }
+    if u.providers(pkg.name)
+        .iter()
+        .any(|o| o.entry == OWN && o.pkg != p && selected(o.pkg))
+    {
+        return true;
+    }
+    for (i, pv) in u.provides(p).iter().enumerate() {
+        let me = Provider {
+            pkg: p,
+            entry: i as u32,
+        };
+        let clash = u
+            .providers(pv.name)
+            .iter()
+            .any(|&o| selected(o.pkg) && o != me && !(u.is_virtual(me) && u.is_virtual(o)));
+        if clash {
+            return true;
+        }
+    }
+    let names: Vec<(NameIdx, Provider)> =
+        std::iter::once((pkg.name, Provider { pkg: p, entry: OWN }))
+            .chain(u.provides(p).iter().enumerate().map(|(i, pv)| {
+                (
+                    pv.name,
+                    Provider {
+                        pkg: p,
+                        entry: i as u32,
+                    },
+                )
+            }))
+            .collect();
+    let any_selected_matches = |n: NameIdx, dep: &Dep| {
+        u.providers(n)
+            .iter()
+            .any(|&o| selected(o.pkg) && u.version_matches(dep, o))
+    };
+    for (k, &(n, _)) in names.iter().enumerate() {
+        if names[..k].iter().any(|&(x, _)| x == n) {
+            continue;
+        }
+        let breaks = |dep: &Dep| {
+            let matches = names
+                .iter()
+                .any(|&(x, m)| x == n && u.version_matches(dep, m));
+            if dep.conflict {
+                matches
+            } else {
+                !matches && !any_selected_matches(n, dep)
+            }
+        };
+        if world_deps_of(world_by_name, world, n).any(breaks) {
+            return true;
+        }
+        for &r in u.rdepends(n) {
+            if r == p {
+                let unmet = u
+                    .depends(p)
+                    .iter()
+                    .filter(|d| d.name == n && !d.conflict)
+                    .any(|d| !any_selected_matches(n, d));
+                if unmet {
+                    return true;
+                }
+                continue;
+            }
+            if selected(r) && u.depends(r).iter().filter(|d| d.name == n).any(breaks) {
+                return true;
+            }
+        }
+    }
+    false
 }

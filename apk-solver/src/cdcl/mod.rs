@@ -124,7 +124,7 @@ struct Encoding {
 
 /// Names and packages reachable from world, in discovery order.
 fn discover(u: &Universe, world: &[Dep]) -> (Vec<NameIdx>, Vec<PkgIdx>) {
-    let mut name_seen = vec![false; u.names.len()];
+    let mut name_seen = vec![false; u.name_count()];
     let mut pkg_seen = vec![false; u.pkgs.len()];
     let mut names = Vec::new();
     let mut pkgs = Vec::new();
@@ -140,9 +140,9 @@ fn discover(u: &Universe, world: &[Dep]) -> (Vec<NameIdx>, Vec<PkgIdx>) {
         pkgs.push(p);
         let pkg = &u.pkgs[p as usize];
         queue.push_back(pkg.name);
-        queue.extend(pkg.provides.iter().map(|pv| pv.name));
-        queue.extend(pkg.depends.iter().map(|d| d.name));
-        queue.extend(pkg.install_if.iter().map(|d| d.name));
+        queue.extend(u.provides(p).iter().map(|pv| pv.name));
+        queue.extend(u.depends(p).iter().map(|d| d.name));
+        queue.extend(u.install_if(p).iter().map(|d| d.name));
     };
     while let Some(n) = queue.pop_front() {
         if name_seen[n as usize] {
@@ -150,10 +150,10 @@ fn discover(u: &Universe, world: &[Dep]) -> (Vec<NameIdx>, Vec<PkgIdx>) {
         }
         name_seen[n as usize] = true;
         names.push(n);
-        for pr in &u.names[n as usize].providers {
+        for pr in u.providers(n) {
             add_pkg(pr.pkg, &mut pkg_seen, &mut pkgs, &mut queue);
         }
-        for &iif in &u.names[n as usize].rinstall_if {
+        for &iif in u.rinstall_if(n) {
             add_pkg(iif, &mut pkg_seen, &mut pkgs, &mut queue);
         }
     }
@@ -162,8 +162,7 @@ fn discover(u: &Universe, world: &[Dep]) -> (Vec<NameIdx>, Vec<PkgIdx>) {
 
 /// Whether any entry of package `p` for name `n` meets `dep`.
 fn pkg_matches(u: &Universe, dep: &Dep, p: PkgIdx) -> bool {
-    u.names[dep.name as usize]
-        .providers
+    u.providers(dep.name)
         .iter()
         .any(|&pr| pr.pkg == p && u.version_matches(dep, pr))
 }
@@ -171,7 +170,7 @@ fn pkg_matches(u: &Universe, dep: &Dep, p: PkgIdx) -> bool {
 /// Packages with an entry of `dep.name` meeting `dep`, each once, in provider order.
 fn matching(u: &Universe, dep: &Dep) -> Vec<PkgIdx> {
     let mut out: Vec<PkgIdx> = Vec::new();
-    for &pr in &u.names[dep.name as usize].providers {
+    for &pr in u.providers(dep.name) {
         if out.last() != Some(&pr.pkg) && !out.contains(&pr.pkg) && u.version_matches(dep, pr) {
             out.push(pr.pkg);
         }
@@ -200,14 +199,14 @@ fn static_allowed(u: &Universe, world: &[Dep], pkgs: &[PkgIdx], var_of: &[Var]) 
         let mask = allowed[p as usize];
         let pkg = &u.pkgs[p as usize];
         let mut targets: Vec<PkgIdx> = Vec::new();
-        for d in pkg.depends.iter().filter(|d| !d.conflict) {
+        for d in u.depends(p).iter().filter(|d| !d.conflict) {
             targets.extend(matching(u, d).into_iter().filter(|&q| q != p));
         }
         // install_if packages take the pins of what triggers them.
-        for n in std::iter::once(pkg.name).chain(pkg.provides.iter().map(|pv| pv.name)) {
-            for &iif in &u.names[n as usize].rinstall_if {
-                let triggered = u.pkgs[iif as usize]
-                    .install_if
+        for n in std::iter::once(pkg.name).chain(u.provides(p).iter().map(|pv| pv.name)) {
+            for &iif in u.rinstall_if(n) {
+                let triggered = u
+                    .install_if(iif)
                     .iter()
                     .any(|d| !d.conflict && d.name == n && pkg_matches(u, d, p));
                 if triggered {
@@ -251,19 +250,19 @@ impl Encoding {
             enc.var_of[p as usize] = v;
             enc.pkg_of.push(p);
             let apk_selects = guide.selection.selected.get(p as usize) == Some(&true);
-            let trigger = !u.pkgs[p as usize].install_if.is_empty() && !greedy_valid;
+            let trigger = !u.install_if(p).is_empty() && !greedy_valid;
             enc.sat.set_phase(v, apk_selects || trigger);
         }
         let pos = |enc: &Encoding, p: PkgIdx| Lit::pos(enc.var_of[p as usize]);
         let neg = |enc: &Encoding, p: PkgIdx| Lit::neg(enc.var_of[p as usize]);
 
         // Names required somewhere: their providers may be chosen through a virtual provide.
-        let mut required = vec![false; u.names.len()];
+        let mut required = vec![false; u.name_count()];
         for d in world.iter().filter(|d| !d.conflict) {
             required[d.name as usize] = true;
         }
         for &p in &pkgs {
-            for d in u.pkgs[p as usize].depends.iter().filter(|d| !d.conflict) {
+            for d in u.depends(p).iter().filter(|d| !d.conflict) {
                 required[d.name as usize] = true;
             }
         }
@@ -286,7 +285,7 @@ impl Encoding {
         // Pinning carriers.
         for &p in &pkgs {
             let mask = u.tag_mask(p);
-            if !usable[p as usize] || mask & 1 != 0 || !u.pkgs[p as usize].install_if.is_empty() {
+            if !usable[p as usize] || mask & 1 != 0 || !u.install_if(p).is_empty() {
                 continue;
             }
             let pinned_by_world = world.iter().any(|d| {
@@ -297,15 +296,15 @@ impl Encoding {
             }
             let mut clause = vec![neg(&enc, p)];
             for &n in std::iter::once(&u.pkgs[p as usize].name)
-                .chain(u.pkgs[p as usize].provides.iter().map(|pv| &pv.name))
+                .chain(u.provides(p).iter().map(|pv| &pv.name))
             {
-                for &r in &u.names[n as usize].rdepends {
+                for &r in u.rdepends(n) {
                     if r == p || enc.var_of[r as usize] == NO_VAR || allowed[r as usize] & mask == 0
                     {
                         continue;
                     }
-                    let carries = u.pkgs[r as usize]
-                        .depends
+                    let carries = u
+                        .depends(r)
                         .iter()
                         .any(|d| !d.conflict && d.name == n && pkg_matches(u, d, p));
                     if carries {
@@ -320,7 +319,7 @@ impl Encoding {
         for &n in &names {
             let mut taking: Vec<PkgIdx> = Vec::new();
             let mut sharing: Vec<PkgIdx> = Vec::new();
-            for &pr in &u.names[n as usize].providers {
+            for &pr in u.providers(n) {
                 if !usable[pr.pkg as usize] {
                     continue;
                 }
@@ -346,10 +345,7 @@ impl Encoding {
         // Requirements and conflicts.
         let eligible = |p: PkgIdx, n: NameIdx| {
             let pkg = &u.pkgs[p as usize];
-            let entries = u.names[n as usize]
-                .providers
-                .iter()
-                .filter(|pr| pr.pkg == p);
+            let entries = u.providers(n).iter().filter(|pr| pr.pkg == p);
             entries.clone().any(|&pr| !u.is_virtual(pr))
                 || pkg.priority > 0
                 || required[pkg.name as usize]
@@ -387,7 +383,7 @@ impl Encoding {
             if !usable[r as usize] {
                 continue;
             }
-            for d in &u.pkgs[r as usize].depends {
+            for d in u.depends(r) {
                 if d.conflict {
                     for p in matching(u, d) {
                         if p != r && enc.var_of[p as usize] != NO_VAR {
@@ -415,7 +411,7 @@ impl Encoding {
 
         // install_if preferences.
         for &p in &pkgs {
-            let conds = &u.pkgs[p as usize].install_if;
+            let conds = u.install_if(p);
             if conds.is_empty() || !usable[p as usize] {
                 continue;
             }
@@ -604,8 +600,8 @@ fn selection(
     let mut flags = vec![global; n];
     let mut inh = vec![0u8; n];
     for nf in &task.name_flags {
-        if let Some(&name) = u.name_ids.get(&nf.name) {
-            for pr in &u.names[name as usize].providers {
+        if let Some(name) = u.name_ids.get(&nf.name) {
+            for pr in u.providers(name) {
                 flags[pr.pkg as usize] |= nf.flags.bits();
                 inh[pr.pkg as usize] |= nf.inheritable.bits();
             }
@@ -615,9 +611,8 @@ fn selection(
     while changed {
         changed = false;
         for &p in &picked {
-            let pkg = &u.pkgs[p as usize];
             let (mask, carry) = (allowed[p as usize], inh[p as usize]);
-            for d in pkg.depends.iter().filter(|d| !d.conflict) {
+            for d in u.depends(p).iter().filter(|d| !d.conflict) {
                 for q in matching(u, d) {
                     if q == p || !selected[q as usize] {
                         continue;
@@ -629,7 +624,7 @@ fn selection(
                     changed |= before != (allowed[q as usize], inh[q as usize]);
                 }
             }
-            for d in pkg.install_if.iter().filter(|d| !d.conflict) {
+            for d in u.install_if(p).iter().filter(|d| !d.conflict) {
                 for q in matching(u, d) {
                     if selected[q as usize] {
                         let before = allowed[p as usize];
@@ -642,15 +637,15 @@ fn selection(
     }
     // Where the greedy pass's choice for a name is selected, keep it: the install order walks
     // names through it.
-    let chosen = (0..u.names.len())
+    let chosen = (0..u.name_count())
         .map(|name| {
             if let Some(Some(pr)) = greedy.chosen.get(name)
                 && selected[pr.pkg as usize]
             {
                 return Some(*pr);
             }
-            let sel = u.names[name]
-                .providers
+            let sel = u
+                .providers(name as NameIdx)
                 .iter()
                 .copied()
                 .filter(|pr| selected[pr.pkg as usize]);
