@@ -15,6 +15,7 @@ use crate::lock::{DbLock, LockError};
 use crate::protected::ProtectedPaths;
 use crate::repositories::{Repository, RepositoryList};
 use crate::scripts::ScriptsDb;
+use crate::transaction::file_path;
 use crate::triggers::TriggerDb;
 use crate::world::{parse_world, write_world};
 
@@ -257,15 +258,7 @@ pub struct Database {
     _lock: Option<DbLock>,
 }
 
-/// The architecture apk-tools would be built for on this machine.
-pub fn default_arch() -> &'static str {
-    match std::env::consts::ARCH {
-        "x86" => "x86",
-        "arm" => "armv7",
-        "powerpc64" => "ppc64le",
-        other => other,
-    }
-}
+pub use apk_solver::command::default_arch;
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> OpenError + '_ {
     move |source| OpenError::Io {
@@ -643,14 +636,7 @@ impl Database {
                 .map_err(|e: FetchError| e.to_string())?,
         };
         fn describe(url: &str, e: &dyn std::error::Error) -> String {
-            let mut msg = format!("{url}: {e}");
-            let mut src = e.source();
-            while let Some(s) = src {
-                msg.push_str(": ");
-                msg.push_str(&s.to_string());
-                src = s.source();
-            }
-            msg
+            format!("{url}: {}", crate::transaction::chain(e))
         }
         // A v3 index (`Packages.adb`, any compression) is known by its magic, whatever the
         // repository line says; its signature is matched by key id.
@@ -836,7 +822,7 @@ impl Database {
                     let keep: std::collections::HashSet<String> = record
                         .dirs
                         .iter()
-                        .flat_map(|d| d.files.iter().map(move |f| join(&d.path, &f.name)))
+                        .flat_map(|d| d.files.iter().map(move |f| file_path(&d.path, &f.name)))
                         .collect();
                     if !done {
                         if let Some(old) = &old {
@@ -876,7 +862,7 @@ impl Database {
                         if p.name != record.name {
                             for d in &mut p.dirs {
                                 let dir = d.path.as_str();
-                                d.files.retain(|f| !keep.contains(&join(dir, &f.name)));
+                                d.files.retain(|f| !keep.contains(&file_path(dir, &f.name)));
                             }
                         }
                     }
@@ -983,13 +969,13 @@ impl Database {
             for d in &p.dirs {
                 other_dirs.insert(&d.path);
                 for f in &d.files {
-                    others.insert(join(&d.path, &f.name));
+                    others.insert(file_path(&d.path, &f.name));
                 }
             }
         }
         for d in &pkg.dirs {
             for f in &d.files {
-                let p = join(&d.path, &f.name);
+                let p = file_path(&d.path, &f.name);
                 if keep.contains(&p) || others.contains(&p) {
                     continue;
                 }
@@ -1017,14 +1003,6 @@ impl Database {
                 let _ = fs::remove_dir(self.root.join(d));
             }
         }
-    }
-}
-
-fn join(dir: &str, name: &str) -> String {
-    if dir.is_empty() {
-        name.to_owned()
-    } else {
-        format!("{dir}/{name}")
     }
 }
 

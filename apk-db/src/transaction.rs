@@ -207,7 +207,7 @@ pub enum CommitError {
     },
 }
 
-fn chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn chain(e: &dyn std::error::Error) -> String {
     let mut msg = e.to_string();
     let mut src = e.source();
     while let Some(s) = src {
@@ -791,7 +791,7 @@ struct Run<'a, 'r> {
     journal: Option<Journal>,
 }
 
-fn file_path(dir: &str, name: &str) -> String {
+pub(crate) fn file_path(dir: &str, name: &str) -> String {
     if dir.is_empty() {
         name.to_owned()
     } else {

@@ -314,8 +314,14 @@ impl Invocation {
     }
 }
 
-/// The arch apk-tools would be built for on this machine.
-fn default_arch() -> &'static str {
+/// The arch apk-tools would be built for on this machine (apk's default for `--arch` and
+/// `etc/apk/arch`).
+///
+/// ```
+/// let arch = apk_solver::command::default_arch();
+/// assert!(!arch.is_empty());
+/// ```
+pub fn default_arch() -> &'static str {
     match std::env::consts::ARCH {
         "x86" => "x86",
         "arm" => "armv7",
