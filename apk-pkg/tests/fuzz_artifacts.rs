@@ -19,6 +19,8 @@ mod extract_adb;
 mod gzip_streams;
 #[path = "../../fuzz/checks/package.rs"]
 mod package;
+#[path = "../../fuzz/checks/tree_walk.rs"]
+mod tree_walk;
 
 /// The fuzz targets replayed here.
 const TARGETS: [&str; 3] = ["package", "extract", "extract_adb"];

@@ -17,18 +17,18 @@
 //! Shared, via `#[path]`, by the fuzz target `fuzz/fuzz_targets/extract.rs` and by
 //! `apk-pkg/tests/fuzz_artifacts.rs`, which replays `fuzz/artifacts/extract/`; depends only on the
 //! library crates, `flate2` and `tempfile`, never on libFuzzer. The includer also declares
-//! `mod gzip_streams` (`gzip_streams.rs`) at its crate root.
+//! `mod gzip_streams` (`gzip_streams.rs`) and `mod tree_walk` (`tree_walk.rs`) at its crate root.
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::hint::black_box;
 use std::io::Read as _;
-use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
 use apk_pkg::{EntryKind, ExtractError, Extractor, PackageReader, ReadLimits};
 
 use crate::gzip_streams;
+use crate::tree_walk::{Kind, is_temp_name, walk};
 
 /// The sentinel next to the destination, and what it holds.
 const SENTINEL: &str = "sentinel";
@@ -110,56 +110,6 @@ fn check(data: &[u8]) {
             }
         }
     }
-}
-
-/// What the walk found at a path.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Dir,
-    File,
-    Symlink,
-    Other,
-}
-
-/// Everything below `root`, never following symlinks. Directories and files are made readable
-/// first (their modes come from the package, 0 included).
-fn walk(root: &Path) -> BTreeMap<PathBuf, Kind> {
-    let mut found = BTreeMap::new();
-    let mut todo = vec![PathBuf::new()];
-    while let Some(rel) = todo.pop() {
-        let dir = root.join(&rel);
-        fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).expect("chmod a directory");
-        for entry in fs::read_dir(&dir).expect("listing a directory") {
-            let entry = entry.expect("listing a directory");
-            let path = rel.join(entry.file_name());
-            let ft = entry.file_type().expect("file type");
-            let kind = if ft.is_dir() {
-                todo.push(path.clone());
-                Kind::Dir
-            } else if ft.is_file() {
-                let file = root.join(&path);
-                fs::set_permissions(&file, fs::Permissions::from_mode(0o600))
-                    .expect("chmod a file");
-                Kind::File
-            } else if ft.is_symlink() {
-                Kind::Symlink
-            } else {
-                Kind::Other
-            };
-            found.insert(path, kind);
-        }
-    }
-    found
-}
-
-/// `.apk.` and 48 lowercase hex digits: the extractor's temporary names.
-fn is_temp_name(name: &str) -> bool {
-    name.strip_prefix(".apk.").is_some_and(|hex| {
-        hex.len() == 48
-            && hex
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    })
 }
 
 /// After a successful extraction: every entry the reader yields is at its path, as it is in

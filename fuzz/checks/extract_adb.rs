@@ -21,12 +21,15 @@
 //! Shared, via `#[path]`, by the fuzz target `fuzz/fuzz_targets/extract_adb.rs` and by
 //! `apk-pkg/tests/fuzz_artifacts.rs`, which replays `fuzz/artifacts/extract_adb/`; depends
 //! only on the library crates and `tempfile`, never on libFuzzer.
+//!
+//! The includer declares `mod tree_walk` (`tree_walk.rs`) at its crate root.
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::hint::black_box;
-use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
+
+use crate::tree_walk::{Kind, is_temp_name, walk};
 
 use apk_index::adb::{self, AdbFile, FileTarget, Package, ReadOptions};
 use apk_pkg::{AdbPackage, ExtractError, Extractor};
@@ -179,56 +182,6 @@ fn check_staging(data: &[u8]) {
         }
     }
     sandbox.check_outside();
-}
-
-/// What the walk found at a path.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Dir,
-    File,
-    Symlink,
-    Other,
-}
-
-/// Everything below `root`, never following symlinks. Directories and files are made readable
-/// first (their modes come from the package, 0 included).
-fn walk(root: &Path) -> BTreeMap<PathBuf, Kind> {
-    let mut found = BTreeMap::new();
-    let mut todo = vec![PathBuf::new()];
-    while let Some(rel) = todo.pop() {
-        let dir = root.join(&rel);
-        fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).expect("chmod a directory");
-        for entry in fs::read_dir(&dir).expect("listing a directory") {
-            let entry = entry.expect("listing a directory");
-            let path = rel.join(entry.file_name());
-            let ft = entry.file_type().expect("file type");
-            let kind = if ft.is_dir() {
-                todo.push(path.clone());
-                Kind::Dir
-            } else if ft.is_file() {
-                let file = root.join(&path);
-                fs::set_permissions(&file, fs::Permissions::from_mode(0o600))
-                    .expect("chmod a file");
-                Kind::File
-            } else if ft.is_symlink() {
-                Kind::Symlink
-            } else {
-                Kind::Other
-            };
-            found.insert(path, kind);
-        }
-    }
-    found
-}
-
-/// `.apk.` and 48 lowercase hex digits: the extractor's temporary names.
-fn is_temp_name(name: &str) -> bool {
-    name.strip_prefix(".apk.").is_some_and(|hex| {
-        hex.len() == 48
-            && hex
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    })
 }
 
 /// After a successful extraction: every entry of the package is at its path, as the package

@@ -9,5 +9,7 @@
 mod checks;
 #[path = "../checks/gzip_streams.rs"]
 mod gzip_streams;
+#[path = "../checks/tree_walk.rs"]
+mod tree_walk;
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::run(data));

@@ -7,5 +7,7 @@
 
 #[path = "../checks/extract_adb.rs"]
 mod checks;
+#[path = "../checks/tree_walk.rs"]
+mod tree_walk;
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::run(data));
