@@ -174,13 +174,42 @@ fn transcripts_and_exit_statuses() {
     assert_eq!(fs::read_to_string(&common).unwrap(), "owner\n");
     assert!(s.record("intruder").lines().any(|l| l == "f:f"));
 
+    // `fix` without names retries every package recorded with errors; with --force-overwrite
+    // the intruder's file goes in and its mark is cleared.
+    let out = s.apk("--force-overwrite fix");
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(
+        stdout.starts_with(
+            "(1/2) Reinstalling bad (1.0-r0)\n(2/2) Reinstalling intruder (1.0-r0)\nOK: "
+        ),
+        "{stdout}"
+    );
+    assert_eq!(
+        stderr,
+        "WARNING: intruder-1.0-r0: overwriting usr/share/common/file owned by owner-1.0-r0.\n"
+    );
+    assert_eq!(fs::read_to_string(&common).unwrap(), "intruder\n");
+    // A reinstall runs upgrade scripts; `bad` has only a post-install, so nothing fails.
+    for name in ["intruder", "bad"] {
+        assert!(
+            !s.record(name).lines().any(|l| l.starts_with("f:")),
+            "{name}"
+        );
+    }
+    // Nothing is left to fix.
+    let out = s.apk("fix");
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(stdout.starts_with("OK: "), "{stdout}");
+
     // --force-overwrite: a warning, exit status 0.
     let out = s.apk("--force-overwrite add forced");
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stdout}{stderr}");
     assert_eq!(
         stderr,
-        "WARNING: forced-1.0-r0: overwriting usr/share/common/file owned by owner-1.0-r0.\n"
+        "WARNING: forced-1.0-r0: overwriting usr/share/common/file owned by intruder-1.0-r0.\n"
     );
     assert!(
         stdout.starts_with("(1/1) Installing forced (1.0-r0)\nOK: "),

@@ -524,7 +524,19 @@ pub fn run(
             }
         }
         Applet::Fix => {
-            for a in &inv.args {
+            // Without names, apk fixes every installed package recorded with errors: broken
+            // files (`f:f`, e.g. an overwrite it refused) or a failed script (`f:s`).
+            let broken: Vec<String> = if inv.args.is_empty() {
+                installed
+                    .packages
+                    .iter()
+                    .filter(|p| p.flags.as_deref().is_some_and(|f| f.contains(['f', 's'])))
+                    .map(|p| p.name.clone())
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            for a in inv.args.iter().chain(&broken) {
                 let f = SolverFlags {
                     reinstall: true,
                     upgrade: inv.upgrade,

@@ -246,6 +246,42 @@ fn streams_and_exit_status() {
     assert!(out.stderr.starts_with("ERROR: missing.repo"), "{out:?}");
 }
 
+/// `fix` without names reinstalls the installed packages recorded with errors (`f:f` broken
+/// files, `f:s` a failed script) and nothing else; with `-u` it also upgrades them.
+#[test]
+fn fix_without_names_repairs_broken_packages() {
+    let dir = crate::util::Dir::new();
+    dir.create(
+        "r.repo",
+        "P:a\nV:1\nI:1\n\nP:b\nV:1\nI:1\n\nP:b\nV:2\nI:1\n\nP:c\nV:1\nI:1\n\nP:d\nV:1\nI:1\n\n",
+    );
+    dir.create(
+        "installed",
+        "P:a\nV:1\nI:1\n\nP:b\nV:1\nI:1\nf:f\n\nP:c\nV:1\nI:1\nf:s\n\nP:d\nV:1\nI:1\nf:S\n\n",
+    );
+    let base = [
+        "--test-repo",
+        "r.repo",
+        "--test-instdb",
+        "installed",
+        "--test-world",
+        "a b c d",
+    ];
+    let out = dir.apk(base.iter().copied().chain(["fix"]));
+    out.assert(
+        0,
+        "(1/2) Reinstalling b (1)\n(2/2) Reinstalling c (1)\nOK: 4 B in 4 packages\n",
+    );
+    let out = dir.apk(base.iter().copied().chain(["fix", "-u"]));
+    out.assert(
+        0,
+        "(1/2) Upgrading b (1 -> 2)\n(2/2) Reinstalling c (1)\nOK: 4 B in 4 packages\n",
+    );
+    // Named packages are fixed as named, broken or not.
+    let out = dir.apk(base.iter().copied().chain(["fix", "a"]));
+    out.assert(0, "(1/1) Reinstalling a (1)\nOK: 4 B in 4 packages\n");
+}
+
 /// `--why` follows apk's report with the derivation, on stderr with the report; without it
 /// (`-v` included) stderr is apk's report alone.
 #[test]
