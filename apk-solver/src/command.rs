@@ -45,6 +45,7 @@
 //! ```
 
 use apk_index::{Dependency, Index, IndexOptions, InstalledDb, Op, Rules};
+use std::collections::HashSet;
 
 use crate::model::{OWN, RepositoryKind};
 use crate::{NameFlags, Repository, SolveError, Solver, SolverFlags, SolverOptions, SolverTask};
@@ -477,6 +478,15 @@ pub fn run(
         Applet::Del => {
             let mut names: Vec<String> = inv.args.clone();
             if inv.rdepends {
+                // Every installed package that depends, directly or through others, on a
+                // deleted package: on its name or on anything it provides.
+                let mut covered: HashSet<&str> = HashSet::new();
+                for p in &installed.packages {
+                    if names.contains(&p.name) {
+                        covered.insert(&p.name);
+                        covered.extend(p.provides.iter().map(|d| d.name()));
+                    }
+                }
                 let mut changed = true;
                 while changed {
                     changed = false;
@@ -486,9 +496,11 @@ pub fn run(
                         }
                         if p.depends
                             .iter()
-                            .any(|d| !d.conflict() && names.iter().any(|n| n == d.name()))
+                            .any(|d| !d.conflict() && covered.contains(d.name()))
                         {
                             names.push(p.name.clone());
+                            covered.insert(&p.name);
+                            covered.extend(p.provides.iter().map(|d| d.name()));
                             changed = true;
                         }
                     }

@@ -282,6 +282,36 @@ fn fix_without_names_repairs_broken_packages() {
     out.assert(0, "(1/1) Reinstalling a (1)\nOK: 4 B in 4 packages\n");
 }
 
+/// `del -r` follows reverse dependencies through provides (`so:` names) as well as names;
+/// without `-r`, a package still needed stays and apk says why.
+#[test]
+fn del_rdepends_follows_provides() {
+    let dir = crate::util::Dir::new();
+    let db = "P:a\nV:1\nI:1\np:so:liba.so.1=1\n\nP:b\nV:1\nI:1\nD:so:liba.so.1\n\n\
+              P:c\nV:1\nI:1\nD:b\n\nP:d\nV:1\nI:1\n\n";
+    dir.create("r.repo", db);
+    dir.create("installed", db);
+    let base = [
+        "--test-repo",
+        "r.repo",
+        "--test-instdb",
+        "installed",
+        "--test-world",
+        "a c d",
+    ];
+    let out = dir.apk(base.iter().copied().chain(["del", "-r", "a"]));
+    out.assert(
+        0,
+        "(1/3) Purging c (1)\n(2/3) Purging b (1)\n(3/3) Purging a (1)\nOK: 1 B in 1 packages\n",
+    );
+    let out = dir.apk(base.iter().copied().chain(["del", "a"]));
+    out.assert(
+        0,
+        "World updated, but the following packages are not removed due to:\n  a: b\n\n\
+         OK: 4 B in 4 packages\n",
+    );
+}
+
 /// `--why` follows apk's report with the derivation, on stderr with the report; without it
 /// (`-v` included) stderr is apk's report alone.
 #[test]
