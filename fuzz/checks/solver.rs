@@ -6,7 +6,9 @@
 //! dependencies (`[!]name[=|<|>=version]`), up to 2 provides of other names (versioned or
 //! not), sometimes an install_if of 1–2 conditions and a provider priority; up to 3 installed
 //! packages (copies of generated ones with version `N.9`, so every name and version is one
-//! record); a world of 1–4 dependencies. No repository tags (pinning is not checked).
+//! record); a world of 1–4 dependencies. Then, if the next byte is odd, pinning: each
+//! repository package goes, by one byte each, to a second repository tagged `edge`, and
+//! each world dependency that is not a conflict may be pinned (`name@edge…`).
 //!
 //! Oracles, for each engine (greedy, CDCL, the default):
 //! * no panic;
@@ -15,8 +17,12 @@
 //!   providers, world and every dependency met, no conflict hit;
 //! * the default engine returns the greedy changeset whenever greedy succeeds, and a
 //!   CDCL success whenever greedy fails but CDCL succeeds;
+//! * pinning: a package that only the `edge` repository has is installed only if it already
+//!   was, or if its name can be reached from a pinned world dependency (through dependencies,
+//!   provides and install_if; a generous bound on the names that `@edge` allows);
 //! * when there are no unversioned provides (the one case the complete search leaves to the
-//!   user), CDCL fails only if brute force over every subset of packages finds no valid set.
+//!   user) and no pinning, CDCL fails only if brute force over every subset of packages finds
+//!   no valid set.
 //!
 //! Shared, via `#[path]`, by `fuzz/fuzz_targets/solver.rs` and
 //! `apk-solver/tests/fuzz_artifacts.rs`, which replays `fuzz/artifacts/solver/`.
@@ -53,6 +59,8 @@ struct Rec {
     provides: Vec<(String, Option<String>)>,
     install_if: Vec<String>,
     priority: u8,
+    /// In the `edge` repository (repository packages only).
+    tagged: bool,
 }
 
 impl Rec {
@@ -158,6 +166,7 @@ fn decode(data: &[u8]) -> (Vec<Rec>, Vec<Rec>, Vec<String>) {
             provides,
             install_if,
             priority: if x & 0x80 != 0 { b.next() % 3 } else { 0 },
+            tagged: false,
         };
         if !repo
             .iter()
@@ -178,10 +187,62 @@ fn decode(data: &[u8]) -> (Vec<Rec>, Vec<Rec>, Vec<String>) {
             installed.push(rec);
         }
     }
-    let world = (0..1 + b.next() % 4)
+    let mut world: Vec<String> = (0..1 + b.next() % 4)
         .map(|_| dep_token(&mut b, names, true))
         .collect();
+    if b.next() & 1 == 1 {
+        for r in &mut repo {
+            r.tagged = b.next() & 1 == 1;
+        }
+        for w in &mut world {
+            if !w.starts_with('!') && b.next() & 1 == 1 {
+                let end = w.find(['=', '<', '>']).unwrap_or(w.len());
+                w.insert_str(end, "@edge");
+            }
+        }
+    }
     (repo, installed, world)
+}
+
+/// The names a pinned world dependency can allow `edge` packages for: its own, and every
+/// name reachable from it through the dependencies, provides and install_if conditions of
+/// any package (more than apk allows, never less).
+fn pinned_reach(all: &[Rec], world: &[Dependency]) -> Vec<String> {
+    let mut reach: Vec<String> = world
+        .iter()
+        .filter(|d| d.tag().is_some())
+        .map(|d| d.name().to_owned())
+        .collect();
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for r in all {
+            let takes = |n: &str| r.name == n || r.provides.iter().any(|(p, _)| p == n);
+            let reached = reach.iter().any(|n| takes(n))
+                || r.install_if.iter().any(|c| {
+                    Dependency::parse(c, Rules::V3)
+                        .is_ok_and(|d| reach.iter().any(|n| n == d.name()))
+                });
+            if !reached {
+                continue;
+            }
+            let mut new: Vec<String> = vec![r.name.clone()];
+            new.extend(r.provides.iter().map(|(p, _)| p.clone()));
+            new.extend(
+                r.deps
+                    .iter()
+                    .filter_map(|d| Dependency::parse(d, Rules::V3).ok())
+                    .map(|d| d.name().to_owned()),
+            );
+            for n in new {
+                if !reach.contains(&n) {
+                    reach.push(n);
+                    changed = true;
+                }
+            }
+        }
+    }
+    reach
 }
 
 /// Whether the set `set` (indexes into `all`) satisfies every rule for `world`.
@@ -239,6 +300,19 @@ fn violation(all: &[Rec], set: &[usize], world: &[Dependency]) -> Option<String>
     None
 }
 
+/// An `edge`-only package in `set` that no pinned world dependency can allow.
+fn pinning_violation(all: &[Rec], set: &[usize], world: &[Dependency]) -> Option<String> {
+    let reach = pinned_reach(all, world);
+    set.iter().map(|&i| &all[i]).find_map(|r| {
+        (r.tagged && !reach.contains(&r.name)).then(|| {
+            format!(
+                "{}-{} is only in @edge, which nothing pins",
+                r.name, r.version
+            )
+        })
+    })
+}
+
 /// The installed set after `cs`, as indexes into `all` (`None`: a change names a package
 /// the checker does not know).
 fn after(all: &[Rec], installed: &[Rec], cs: &Changeset) -> Result<Vec<usize>, String> {
@@ -270,9 +344,20 @@ fn after(all: &[Rec], installed: &[Rec], cs: &Changeset) -> Result<Vec<usize>, S
 /// Check every oracle on `data`.
 pub fn run(data: &[u8]) {
     let (repo, installed, world_text) = decode(data);
-    let text: String = repo.iter().map(Rec::text).collect();
+    let text_of = |tagged: bool| -> String {
+        repo.iter()
+            .filter(|r| r.tagged == tagged)
+            .map(Rec::text)
+            .collect()
+    };
+    let (untagged_text, edge_text) = (text_of(false), text_of(true));
+    let text = format!("{untagged_text}@edge:\n{edge_text}");
     let db_text: String = installed.iter().map(Rec::text).collect();
-    let index = Index::from_text(text.clone(), &IndexOptions::default());
+    let opts = IndexOptions::default();
+    let repositories = [
+        Repository::new(Index::from_text(untagged_text, &opts)),
+        Repository::new(Index::from_text(edge_text, &opts)).with_tag("edge"),
+    ];
     let Ok(db) = InstalledDb::from_bytes(db_text.as_bytes(), &InstalledDbOptions::default()) else {
         panic!("generated installed database does not parse:\n{db_text}");
     };
@@ -280,7 +365,7 @@ pub fn run(data: &[u8]) {
         arches: vec!["x86_64".into()],
         ..SolverOptions::default()
     };
-    let solver = Solver::new(&[Repository::new(index)], &db, &options);
+    let solver = Solver::new(&repositories, &db, &options);
     let world: Vec<Dependency> = world_text
         .iter()
         .filter_map(|w| Dependency::parse(w, Rules::V3).ok())
@@ -302,7 +387,9 @@ pub fn run(data: &[u8]) {
                 black_box(cs.transcript());
                 let set = after(&all, &installed, cs)
                     .unwrap_or_else(|e| panic!("{label}: {e}\n{text}\nworld: {world_text:?}"));
-                if let Some(v) = violation(&all, &set, &world) {
+                if let Some(v) =
+                    violation(&all, &set, &world).or_else(|| pinning_violation(&all, &set, &world))
+                {
                     panic!(
                         "{label}: the changeset breaks a rule: {v}\n{}\nindex:\n{text}\
                          installed:\n{db_text}world: {world_text:?}",
@@ -323,6 +410,7 @@ pub fn run(data: &[u8]) {
         (Err(_), Err(_), a) => assert!(a.is_err(), "auto succeeds where both engines fail"),
     }
     if cdcl.is_ok()
+        || all.iter().any(|r| r.tagged)
         || all
             .iter()
             .any(|r| r.provides.iter().any(|(_, v)| v.is_none()))
