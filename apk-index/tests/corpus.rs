@@ -146,6 +146,10 @@ fn installed_databases_round_trip() {
         "found only {} installed dbs",
         files.len()
     );
+    // apk-tools 3's own `query` test database (Alpine 3.21, with `q:`, `a:` and scripts).
+    let query = corpus.join("../apk-tests/v3/query-installed.data");
+    assert!(query.is_file(), "{} is missing", query.display());
+    files.push(query);
     for path in &files {
         let text = std::fs::read(path).expect("read");
         let db = InstalledDb::from_bytes(&text, &InstalledDbOptions::default())
