@@ -59,9 +59,24 @@ pub fn run(
             return Ok(ExitCode::FAILURE);
         }
     };
+    // One thread per index file, as apk-rs loads a root's repositories.
+    let indexes: Vec<anyhow::Result<Index>> = std::thread::scope(|s| {
+        let loading: Vec<_> = inv
+            .test_repos
+            .iter()
+            .map(|tr| s.spawn(|| load_index(Path::new(&tr.path))))
+            .collect();
+        loading
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("index loader failed")))
+            })
+            .collect()
+    });
     let mut repos = Vec::with_capacity(inv.test_repos.len());
-    for tr in &inv.test_repos {
-        let mut repo = Repository::new(load_index(Path::new(&tr.path))?);
+    for (tr, index) in inv.test_repos.iter().zip(indexes) {
+        let mut repo = Repository::new(index?);
         repo.tag = tr.tag.clone();
         if tr.cache {
             repo.kind = RepositoryKind::Cache;

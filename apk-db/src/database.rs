@@ -558,21 +558,43 @@ impl Database {
     /// URLs ending in `.adb`; keys matched by key id, their file names do not matter).
     pub fn load_indexes(&mut self, update: bool) {
         let arch = self.arches[0].clone();
-        let mut loaded = Vec::new();
-        for repo in self.repositories.repositories().to_vec() {
-            let index_url = repo.index_url(&arch);
-            let (index, error) = match self.load_index(&repo, &index_url, update) {
-                Ok(i) => (Some(Arc::new(i)), None),
-                Err(e) => (None, Some(e)),
-            };
-            loaded.push(LoadedRepository {
-                repository: repo,
-                index_url,
-                index,
-                error,
-                is_cache: false,
-            });
-        }
+        // Each repository is fetched and parsed on a thread of its own (a handful at most;
+        // Alpine's main and community take about as long as the larger one alone).
+        let this = &*self;
+        let mut loaded: Vec<LoadedRepository> = std::thread::scope(|s| {
+            let loading: Vec<_> = this
+                .repositories
+                .repositories()
+                .iter()
+                .map(|repo| {
+                    let index_url = repo.index_url(&arch);
+                    let handle = s.spawn({
+                        let url = index_url.clone();
+                        move || this.load_index(repo, &url, update)
+                    });
+                    (repo.clone(), index_url, handle)
+                })
+                .collect();
+            loading
+                .into_iter()
+                .map(|(repository, index_url, handle)| {
+                    let result = handle
+                        .join()
+                        .unwrap_or_else(|_| Err(format!("{index_url}: index loader failed")));
+                    let (index, error) = match result {
+                        Ok(i) => (Some(Arc::new(i)), None),
+                        Err(e) => (None, Some(e)),
+                    };
+                    LoadedRepository {
+                        repository,
+                        index_url,
+                        index,
+                        error,
+                        is_cache: false,
+                    }
+                })
+                .collect()
+        });
         if let Some(cache) = &self.cache {
             let path = cache.dir().join("installed");
             if let Ok(text) = fs::read(&path) {
