@@ -529,7 +529,9 @@ fn parse_index(owned: String, options: &IndexOptions) -> Index {
         Some(mid) => {
             let (first, second) = std::thread::scope(|s| {
                 let second = s.spawn(|| Parser::new(text, mid, text.len(), options).run());
-                let first = Parser::new(text, 0, mid, options).run();
+                // The first half's arrays get room for the whole text, so that merging the
+                // second half in does not move them.
+                let first = Parser::with_room(text, 0, mid, text.len(), options).run();
                 (first, second.join())
             });
             match second {
@@ -640,8 +642,19 @@ fn parse_u64(v: &[u8]) -> Option<u64> {
 
 impl<'t, 'o> Parser<'t, 'o> {
     fn new(text: &'t str, start: usize, end: usize, options: &'o IndexOptions) -> Self {
+        Parser::with_room(text, start, end, end - start, options)
+    }
+
+    /// A parser of `text[start..end]` whose arrays have room for the records of `room` bytes.
+    fn with_room(
+        text: &'t str,
+        start: usize,
+        end: usize,
+        room: usize,
+        options: &'o IndexOptions,
+    ) -> Self {
         // Alpine's records average ~420 bytes, ~2.5 distinct names and ~10 dependency tokens.
-        let guess = (end - start) / 400 + 1;
+        let guess = room / 400 + 1;
         Parser {
             names: NameTable::with_capacity(guess * 3),
             entries: Vec::with_capacity(guess),
