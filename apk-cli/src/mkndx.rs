@@ -12,9 +12,9 @@
 //!   checked, and recorded with their SHA-1 identity.
 //! * `-d DESC`: the description; `--pkgname-spec SPEC`: the download path template (e.g.
 //!   `${arch}/${name}-${version}.apk`).
-//! * `--sign-key KEY` (repeatable): sign with the PEM private key file KEY, RSA PKCS#1 v1.5
-//!   over SHA-512, one SIG block per key. v3 keys are matched by key id, so the file name
-//!   does not matter.
+//! * `--sign-key KEY` (repeatable): sign with the PEM private key file KEY (RSA PKCS#1 v1.5,
+//!   or ECDSA for a P-256 key, over SHA-512), one SIG block per key. v3 keys are matched by
+//!   key id, so the file name does not matter.
 //! * `--compression ALG[:LEVEL]`: `deflate` (default), `deflate:N`, `zstd[:N]` or `none`.
 //!
 //! Entries are sorted by name and version, and laid out as apk-tools 3 lays them out. `OUT`

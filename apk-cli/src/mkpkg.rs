@@ -23,8 +23,9 @@
 //! * `--format v2` (the default) writes the v2 format every apk-tools release installs;
 //!   `--format v3` writes apk-tools 3's ADB format, laid out as apk-tools 3's `mkpkg` lays it
 //!   out (the same inputs give the same ADB block, signature and DATA blocks). v3 packages
-//!   are signed with RSA PKCS#1 v1.5 over SHA-512 whatever `--sign-alg` says, and the key is
-//!   found by its key id, not its name.
+//!   are signed over SHA-512 whatever `--sign-alg` says (RSA PKCS#1 v1.5, or ECDSA for a
+//!   P-256 key), and the key is found by its key id, not its name. v2 packages need an RSA
+//!   key.
 //! * `--compression ALG[:LEVEL]` (v3 only): `deflate` (the default, `ADBd`), `deflate:N`,
 //!   `zstd[:N]` or `none`, as apk-tools 3 takes it.
 //!

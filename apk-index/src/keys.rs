@@ -1,4 +1,4 @@
-//! RSA keys: the trusted public keys that check signatures, and the private keys that make them.
+//! Keys: the trusted public keys that check signatures, and the private keys that make them.
 //!
 //! apk knows a public key by the **name of its file** in the keys directory (for example
 //! `alpine-devel@lists.alpinelinux.org-6165ee59.rsa.pub`). A signature entry in an archive is
@@ -10,9 +10,13 @@
 //! ([`SignatureAlgorithm`]): `RSA` is SHA-1, `RSA256` is SHA-256, `RSA512` is SHA-512. The legacy
 //! `DSA` algorithm is not supported; its entries are treated as unknown and skipped.
 //!
-//! [`SigningKey`] is an RSA private key together with the public key name it signs as. abuild's
+//! [`SigningKey`] is a private key together with the public key name it signs as. abuild's
 //! convention is that the private key `foo.rsa` signs as `foo.rsa.pub`, which is what
 //! [`SigningKey::from_file`] does.
+//!
+//! Keys are RSA, or ECDSA over P-256 (`prime256v1`, what OpenWrt signs its v3 repositories
+//! with). The v2 `.SIGN.*` signatures are RSA only; v3 (ADB) signatures may be either
+//! ([`PublicKey::verify_adb`], [`SigningKey::sign_adb`]).
 //!
 //! ```
 //! use apk_index::keys::{KeySet, SignatureAlgorithm, parse_sign_entry_name};
@@ -32,6 +36,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+use p256::ecdsa::signature::hazmat::{PrehashSigner, PrehashVerifier};
 use rsa::pkcs1::{DecodeRsaPrivateKey, DecodeRsaPublicKey, EncodeRsaPrivateKey};
 use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePublicKey, LineEnding};
 use rsa::traits::PublicKeyParts;
@@ -330,22 +335,67 @@ pub fn parse_sign_entry_name(name: &str) -> Option<(SignatureAlgorithm, &str)> {
 /// assert_eq!(PublicKey::from_pem(key.to_pem().as_bytes())?, key);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PublicKey {
-    key: RsaPublicKey,
+    key: PublicInner,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum PublicInner {
+    Rsa(RsaPublicKey),
+    EcdsaP256(p256::ecdsa::VerifyingKey),
+}
+
+impl std::hash::Hash for PublicKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        match &self.key {
+            PublicInner::Rsa(k) => k.hash(state),
+            PublicInner::EcdsaP256(k) => k.to_encoded_point(false).as_bytes().hash(state),
+        }
+    }
+}
+
+/// The kind of a [`PublicKey`] or [`SigningKey`].
+///
+/// ```
+/// use apk_index::keys::{KeyKind, SigningKey};
+/// let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+/// # use rand::SeedableRng;
+/// let key = SigningKey::generate_ecdsa_p256("openwrt.pem", &mut rng)?;
+/// assert_eq!(key.public_key().kind(), KeyKind::EcdsaP256);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum KeyKind {
+    /// RSA (any of the v2 algorithms, and v3 with SHA-512).
+    Rsa,
+    /// ECDSA over NIST P-256 (`prime256v1`); v3 signatures only.
+    EcdsaP256,
 }
 
 impl PublicKey {
     /// Parses a PEM public key: SPKI (`-----BEGIN PUBLIC KEY-----`, what Alpine's key files
-    /// hold) or PKCS#1 (`-----BEGIN RSA PUBLIC KEY-----`). Text before the PEM block is ignored.
+    /// hold; an RSA or an ECDSA P-256 key) or PKCS#1 (`-----BEGIN RSA PUBLIC KEY-----`). Text
+    /// before the PEM block is ignored.
     ///
-    /// Moduli above 4096 bits are rejected (the limit of the `rsa` crate).
+    /// Moduli above 4096 bits are rejected (the limit of the `rsa` crate), as are elliptic
+    /// curves other than P-256.
     pub fn from_pem(pem: &[u8]) -> Result<PublicKey, ParseKeyError> {
         let text = std::str::from_utf8(pem).map_err(|_| ParseKeyError::NotText)?;
         let key = if let Some(start) = text.find(SPKI_BEGIN) {
-            RsaPublicKey::from_public_key_pem(&text[start..]).map_err(ParseKeyError::Spki)?
+            let spki = &text[start..];
+            match RsaPublicKey::from_public_key_pem(spki) {
+                Ok(key) => PublicInner::Rsa(key),
+                Err(rsa_error) => match p256::ecdsa::VerifyingKey::from_public_key_pem(spki) {
+                    Ok(key) => PublicInner::EcdsaP256(key),
+                    Err(_) => return Err(ParseKeyError::Spki(rsa_error)),
+                },
+            }
         } else if let Some(start) = text.find(PKCS1_PUBLIC_BEGIN) {
-            RsaPublicKey::from_pkcs1_pem(&text[start..]).map_err(ParseKeyError::Pkcs1)?
+            PublicInner::Rsa(
+                RsaPublicKey::from_pkcs1_pem(&text[start..]).map_err(ParseKeyError::Pkcs1)?,
+            )
         } else {
             return Err(ParseKeyError::NoPublicKey);
         };
@@ -355,22 +405,47 @@ impl PublicKey {
     /// The key as SPKI PEM (`-----BEGIN PUBLIC KEY-----`, `\n` line endings), the form of
     /// Alpine's `*.rsa.pub` files.
     pub fn to_pem(&self) -> String {
-        self.key
-            .to_public_key_pem(LineEnding::LF)
-            .expect("a validated RSA public key always encodes as SPKI")
+        let pem = match &self.key {
+            PublicInner::Rsa(k) => k.to_public_key_pem(LineEnding::LF),
+            PublicInner::EcdsaP256(k) => k.to_public_key_pem(LineEnding::LF),
+        };
+        pem.expect("a validated public key always encodes as SPKI")
     }
 
-    /// The size of the modulus in bits.
+    /// The size of the key in bits: the RSA modulus, or 256 for P-256.
     pub fn bits(&self) -> usize {
-        self.key.n().bits()
+        match &self.key {
+            PublicInner::Rsa(k) => k.n().bits(),
+            PublicInner::EcdsaP256(_) => 256,
+        }
     }
 
-    /// The underlying `rsa` key.
-    pub fn as_rsa(&self) -> &RsaPublicKey {
-        &self.key
+    /// RSA or ECDSA P-256.
+    pub fn kind(&self) -> KeyKind {
+        match &self.key {
+            PublicInner::Rsa(_) => KeyKind::Rsa,
+            PublicInner::EcdsaP256(_) => KeyKind::EcdsaP256,
+        }
     }
 
-    /// Whether `signature` is a valid RSA PKCS#1 v1.5 signature of `message` under `alg`.
+    /// The underlying `rsa` key, for an RSA key.
+    pub fn as_rsa(&self) -> Option<&RsaPublicKey> {
+        match &self.key {
+            PublicInner::Rsa(k) => Some(k),
+            PublicInner::EcdsaP256(_) => None,
+        }
+    }
+
+    /// The underlying `p256` key, for an ECDSA P-256 key.
+    pub fn as_ecdsa_p256(&self) -> Option<&p256::ecdsa::VerifyingKey> {
+        match &self.key {
+            PublicInner::Rsa(_) => None,
+            PublicInner::EcdsaP256(k) => Some(k),
+        }
+    }
+
+    /// Whether `signature` is a valid RSA PKCS#1 v1.5 signature of `message` under `alg` (a
+    /// v2 signature; an ECDSA key gives `false`).
     ///
     /// The message is hashed with the algorithm's digest first; see
     /// [`verify_digest`](Self::verify_digest) when the digest is already known.
@@ -381,18 +456,72 @@ impl PublicKey {
     /// Whether `signature` is a valid RSA PKCS#1 v1.5 signature over `digest`, a digest made
     /// with `alg`'s hash function (for callers that hash a stream as it goes by).
     ///
-    /// A digest of the wrong length gives `false`.
+    /// A digest of the wrong length, or an ECDSA key, gives `false`.
     pub fn verify_digest(&self, alg: SignatureAlgorithm, digest: &[u8], signature: &[u8]) -> bool {
         if digest.len() != alg.digest_len() {
             return false;
         }
-        self.key.verify(alg.padding(), digest, signature).is_ok()
+        match &self.key {
+            PublicInner::Rsa(k) => k.verify(alg.padding(), digest, signature).is_ok(),
+            PublicInner::EcdsaP256(_) => false,
+        }
+    }
+
+    /// Whether `signature` is a valid v3 (ADB) signature of `message` with SHA-512 as its
+    /// digest: RSA PKCS#1 v1.5, or for a P-256 key ECDSA with a DER-encoded signature.
+    ///
+    /// ```
+    /// use apk_index::keys::SigningKey;
+    /// # use rand::SeedableRng;
+    /// let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    /// let key = SigningKey::generate_ecdsa_p256("openwrt.pem", &mut rng)?;
+    /// let signature = key.sign_adb(b"message")?;
+    /// assert!(key.public_key().verify_adb(b"message", &signature));
+    /// assert!(!key.public_key().verify_adb(b"massage", &signature));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn verify_adb(&self, message: &[u8], signature: &[u8]) -> bool {
+        match &self.key {
+            PublicInner::Rsa(_) => self.verify(SignatureAlgorithm::RsaSha512, message, signature),
+            PublicInner::EcdsaP256(k) => {
+                let Ok(signature) = p256::ecdsa::Signature::from_der(signature) else {
+                    return false;
+                };
+                k.verify_prehash(&Sha512::digest(message), &signature)
+                    .is_ok()
+            }
+        }
+    }
+
+    /// The bytes a v3 key id is the SHA-512 of: the PKCS#1 `RSAPublicKey` DER of an RSA key,
+    /// the uncompressed point (`04 ‖ X ‖ Y`) of a P-256 key.
+    pub(crate) fn adb_id_material(&self) -> Vec<u8> {
+        match &self.key {
+            PublicInner::Rsa(k) => {
+                use rsa::pkcs1::EncodeRsaPublicKey;
+                // Encoding a validated key cannot fail; empty material matches nothing.
+                k.to_pkcs1_der()
+                    .map(|d| d.as_bytes().to_vec())
+                    .unwrap_or_default()
+            }
+            PublicInner::EcdsaP256(k) => k.to_encoded_point(false).as_bytes().to_vec(),
+        }
     }
 }
 
 impl From<RsaPublicKey> for PublicKey {
     fn from(key: RsaPublicKey) -> Self {
-        PublicKey { key }
+        PublicKey {
+            key: PublicInner::Rsa(key),
+        }
+    }
+}
+
+impl From<p256::ecdsa::VerifyingKey> for PublicKey {
+    fn from(key: p256::ecdsa::VerifyingKey) -> Self {
+        PublicKey {
+            key: PublicInner::EcdsaP256(key),
+        }
     }
 }
 
@@ -404,6 +533,7 @@ const PKCS1_PUBLIC_BEGIN: &str = "-----BEGIN RSA PUBLIC KEY-----";
 const PKCS8_PRIVATE_BEGIN: &str = "-----BEGIN PRIVATE KEY-----";
 const PKCS1_PRIVATE_BEGIN: &str = "-----BEGIN RSA PRIVATE KEY-----";
 const ENCRYPTED_PRIVATE_BEGIN: &str = "-----BEGIN ENCRYPTED PRIVATE KEY-----";
+const SEC1_PRIVATE_BEGIN: &str = "-----BEGIN EC PRIVATE KEY-----";
 
 /// Returned by [`PublicKey::from_pem`] and [`KeySet::add_pem`].
 #[derive(Debug, thiserror::Error)]
@@ -415,8 +545,9 @@ pub enum ParseKeyError {
     /// The text has neither a `BEGIN PUBLIC KEY` nor a `BEGIN RSA PUBLIC KEY` block.
     #[error("no pem public key block found")]
     NoPublicKey,
-    /// A `BEGIN PUBLIC KEY` block that is not a valid RSA SPKI key.
-    #[error("invalid spki rsa public key")]
+    /// A `BEGIN PUBLIC KEY` block that is neither a valid RSA nor a valid ECDSA P-256 SPKI
+    /// key (the error is the RSA parser's).
+    #[error("invalid spki public key (neither rsa nor ecdsa p-256)")]
     Spki(#[source] rsa::pkcs8::spki::Error),
     /// A `BEGIN RSA PUBLIC KEY` block that is not a valid PKCS#1 key.
     #[error("invalid pkcs#1 rsa public key")]
@@ -585,7 +716,8 @@ pub enum LoadKeysError {
     },
 }
 
-/// An RSA private key and the name of the public key file it signs as.
+/// A private key (RSA, or ECDSA P-256 for v3 signatures) and the name of the public key file
+/// it signs as.
 ///
 /// ```
 /// use apk_index::keys::{SignatureAlgorithm, SigningKey};
@@ -600,7 +732,13 @@ pub enum LoadKeysError {
 #[derive(Clone)]
 pub struct SigningKey {
     key_name: String,
-    key: RsaPrivateKey,
+    key: PrivateInner,
+}
+
+#[derive(Clone)]
+enum PrivateInner {
+    Rsa(Box<RsaPrivateKey>),
+    EcdsaP256(p256::ecdsa::SigningKey),
 }
 
 impl fmt::Debug for SigningKey {
@@ -608,29 +746,44 @@ impl fmt::Debug for SigningKey {
         // Never print the private key.
         f.debug_struct("SigningKey")
             .field("key_name", &self.key_name)
-            .field("bits", &self.key.n().bits())
+            .field("kind", &self.public_key().kind())
+            .field("bits", &self.public_key().bits())
             .finish_non_exhaustive()
     }
 }
 
 impl SigningKey {
-    /// Parses a PEM private key, PKCS#1 (`-----BEGIN RSA PRIVATE KEY-----`, what abuild-keygen
-    /// writes) or PKCS#8 (`-----BEGIN PRIVATE KEY-----`), that signs as `key_name`.
+    /// Parses a PEM private key that signs as `key_name`: RSA as PKCS#1
+    /// (`-----BEGIN RSA PRIVATE KEY-----`, what abuild-keygen writes) or PKCS#8
+    /// (`-----BEGIN PRIVATE KEY-----`), or ECDSA P-256 as SEC1 (`-----BEGIN EC PRIVATE
+    /// KEY-----`, what `openssl ecparam -genkey` writes) or PKCS#8.
     ///
     /// Encrypted keys are not supported. The key name must be a non-empty file name (no `/`,
-    /// no NUL) and the key at least [`MIN_SIGNING_KEY_BITS`] bits.
+    /// no NUL) and an RSA key at least [`MIN_SIGNING_KEY_BITS`] bits.
     pub fn from_pem(key_name: &str, pem: &[u8]) -> Result<SigningKey, SigningKeyError> {
         let text = std::str::from_utf8(pem).map_err(|_| SigningKeyError::NotText)?;
-        let key = if let Some(start) = text.find(PKCS1_PRIVATE_BEGIN) {
-            RsaPrivateKey::from_pkcs1_pem(&text[start..]).map_err(SigningKeyError::Pkcs1)?
+        if let Some(start) = text.find(PKCS1_PRIVATE_BEGIN) {
+            let key =
+                RsaPrivateKey::from_pkcs1_pem(&text[start..]).map_err(SigningKeyError::Pkcs1)?;
+            SigningKey::from_rsa(key_name, key)
+        } else if let Some(start) = text.find(SEC1_PRIVATE_BEGIN) {
+            let key = p256::SecretKey::from_sec1_pem(&text[start..])
+                .map_err(|_| SigningKeyError::Sec1)?;
+            SigningKey::from_ecdsa_p256(key_name, key.into())
         } else if let Some(start) = text.find(PKCS8_PRIVATE_BEGIN) {
-            RsaPrivateKey::from_pkcs8_pem(&text[start..]).map_err(SigningKeyError::Pkcs8)?
+            let pkcs8 = &text[start..];
+            match RsaPrivateKey::from_pkcs8_pem(pkcs8) {
+                Ok(key) => SigningKey::from_rsa(key_name, key),
+                Err(rsa_error) => match p256::ecdsa::SigningKey::from_pkcs8_pem(pkcs8) {
+                    Ok(key) => SigningKey::from_ecdsa_p256(key_name, key),
+                    Err(_) => Err(SigningKeyError::Pkcs8(rsa_error)),
+                },
+            }
         } else if text.contains(ENCRYPTED_PRIVATE_BEGIN) {
-            return Err(SigningKeyError::Encrypted);
+            Err(SigningKeyError::Encrypted)
         } else {
-            return Err(SigningKeyError::NoPrivateKey);
-        };
-        SigningKey::from_rsa(key_name, key)
+            Err(SigningKeyError::NoPrivateKey)
+        }
     }
 
     /// Reads the PEM private key file `path` (see [`from_pem`](Self::from_pem)). It signs as
@@ -662,11 +815,7 @@ impl SigningKey {
     /// The key is validated; the key name and size rules are those of
     /// [`from_pem`](Self::from_pem).
     pub fn from_rsa(key_name: &str, key: RsaPrivateKey) -> Result<SigningKey, SigningKeyError> {
-        if key_name.is_empty() || key_name.contains(['/', '\0']) {
-            return Err(SigningKeyError::InvalidKeyName {
-                key_name: key_name.to_owned(),
-            });
-        }
+        check_key_name(key_name)?;
         let bits = key.n().bits();
         if bits < MIN_SIGNING_KEY_BITS {
             return Err(SigningKeyError::TooSmall { bits });
@@ -674,8 +823,43 @@ impl SigningKey {
         key.validate().map_err(SigningKeyError::InvalidKey)?;
         Ok(SigningKey {
             key_name: key_name.to_owned(),
-            key,
+            key: PrivateInner::Rsa(Box::new(key)),
         })
+    }
+
+    /// Wraps an ECDSA P-256 private key that signs v3 files as `key_name` (the key name rule
+    /// of [`from_pem`](Self::from_pem)).
+    pub fn from_ecdsa_p256(
+        key_name: &str,
+        key: p256::ecdsa::SigningKey,
+    ) -> Result<SigningKey, SigningKeyError> {
+        check_key_name(key_name)?;
+        Ok(SigningKey {
+            key_name: key_name.to_owned(),
+            key: PrivateInner::EcdsaP256(key),
+        })
+    }
+
+    /// Generates a new ECDSA P-256 key that signs v3 files as `key_name`.
+    ///
+    /// ```
+    /// use apk_index::keys::{KeyKind, SigningKey};
+    /// # use rand::SeedableRng;
+    /// let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+    /// let key = SigningKey::generate_ecdsa_p256("openwrt.pem", &mut rng)?;
+    /// assert!(key.private_key_pem().starts_with("-----BEGIN PRIVATE KEY-----"));
+    /// let again = SigningKey::from_pem("openwrt.pem", key.private_key_pem().as_bytes())?;
+    /// assert_eq!(again.public_key(), key.public_key());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn generate_ecdsa_p256<R>(
+        key_name: &str,
+        rng: &mut R,
+    ) -> Result<SigningKey, SigningKeyError>
+    where
+        R: rsa::rand_core::CryptoRngCore,
+    {
+        SigningKey::from_ecdsa_p256(key_name, p256::ecdsa::SigningKey::random(rng))
     }
 
     /// Generates a new key of `bits` bits (public exponent 65537) that signs as `key_name`.
@@ -705,32 +889,61 @@ impl SigningKey {
 
     /// The public half of the key.
     pub fn public_key(&self) -> PublicKey {
-        PublicKey {
-            key: self.key.to_public_key(),
+        match &self.key {
+            PrivateInner::Rsa(k) => PublicKey::from(k.to_public_key()),
+            PrivateInner::EcdsaP256(k) => PublicKey::from(*k.verifying_key()),
         }
     }
 
-    /// The underlying `rsa` key.
-    pub fn as_rsa(&self) -> &RsaPrivateKey {
-        &self.key
+    /// The underlying `rsa` key, for an RSA key.
+    pub fn as_rsa(&self) -> Option<&RsaPrivateKey> {
+        match &self.key {
+            PrivateInner::Rsa(k) => Some(k),
+            PrivateInner::EcdsaP256(_) => None,
+        }
     }
 
-    /// The private key as PKCS#1 PEM (`-----BEGIN RSA PRIVATE KEY-----`, `\n` line endings), the
-    /// form abuild-keygen writes.
+    /// The private key as PEM with `\n` line endings: PKCS#1 (`-----BEGIN RSA PRIVATE
+    /// KEY-----`, the form abuild-keygen writes) for RSA, PKCS#8 (`-----BEGIN PRIVATE
+    /// KEY-----`, with the curve named) for P-256.
     pub fn private_key_pem(&self) -> String {
-        let pem = self
-            .key
-            .to_pkcs1_pem(LineEnding::LF)
-            .expect("a validated two-prime RSA key always encodes as PKCS#1");
-        pem.as_str().to_owned()
+        match &self.key {
+            PrivateInner::Rsa(k) => {
+                let pem = k
+                    .to_pkcs1_pem(LineEnding::LF)
+                    .expect("a validated two-prime RSA key always encodes as PKCS#1");
+                pem.as_str().to_owned()
+            }
+            PrivateInner::EcdsaP256(k) => {
+                // PKCS#8 names the curve, so OpenSSL (and so apk-tools) reads it back.
+                let pem = rsa::pkcs8::EncodePrivateKey::to_pkcs8_pem(k, LineEnding::LF)
+                    .expect("a P-256 secret key always encodes as PKCS#8");
+                pem.as_str().to_owned()
+            }
+        }
     }
 
-    /// Signs `message`: hashes it with `alg`'s digest and makes an RSA PKCS#1 v1.5 signature.
+    /// Signs `message` as v2 does: hashes it with `alg`'s digest and makes an RSA PKCS#1 v1.5
+    /// signature (an ECDSA key gives [`SignError::NotRsa`]).
     ///
     /// The signature is as long as the modulus and, for a given key and message, always the
     /// same bytes (PKCS#1 v1.5 signing is deterministic).
     pub fn sign(&self, alg: SignatureAlgorithm, message: &[u8]) -> Result<Vec<u8>, SignError> {
         self.sign_digest(alg, &alg.digest(message))
+    }
+
+    /// Signs `message` as v3 (ADB) does, with SHA-512 as the digest: RSA PKCS#1 v1.5, or for a
+    /// P-256 key ECDSA with a DER-encoded signature (deterministic, RFC 6979).
+    pub fn sign_adb(&self, message: &[u8]) -> Result<Vec<u8>, SignError> {
+        match &self.key {
+            PrivateInner::Rsa(_) => self.sign(SignatureAlgorithm::RsaSha512, message),
+            PrivateInner::EcdsaP256(k) => {
+                let signature: p256::ecdsa::Signature = k
+                    .sign_prehash(&Sha512::digest(message))
+                    .map_err(|_| SignError::Ecdsa)?;
+                Ok(signature.to_der().as_bytes().to_vec())
+            }
+        }
     }
 
     /// Signs a digest already made with `alg`'s hash function (for callers that hash a stream).
@@ -745,8 +958,23 @@ impl SigningKey {
                 actual: digest.len(),
             });
         }
-        self.key.sign(alg.padding(), digest).map_err(SignError::Rsa)
+        match &self.key {
+            PrivateInner::Rsa(k) => k.sign(alg.padding(), digest).map_err(SignError::Rsa),
+            PrivateInner::EcdsaP256(_) => Err(SignError::NotRsa {
+                key_name: self.key_name.clone(),
+            }),
+        }
     }
+}
+
+/// A key name must be a non-empty file name.
+fn check_key_name(key_name: &str) -> Result<(), SigningKeyError> {
+    if key_name.is_empty() || key_name.contains(['/', '\0']) {
+        return Err(SigningKeyError::InvalidKeyName {
+            key_name: key_name.to_owned(),
+        });
+    }
+    Ok(())
 }
 
 /// Returned by [`SigningKey::from_pem`], [`SigningKey::from_rsa`] and [`SigningKey::generate`].
@@ -765,9 +993,13 @@ pub enum SigningKeyError {
     /// A `BEGIN RSA PRIVATE KEY` block that is not a valid PKCS#1 key.
     #[error("invalid pkcs#1 rsa private key")]
     Pkcs1(#[source] rsa::pkcs1::Error),
-    /// A `BEGIN PRIVATE KEY` block that is not a valid PKCS#8 RSA key.
-    #[error("invalid pkcs#8 rsa private key")]
+    /// A `BEGIN PRIVATE KEY` block that is neither a valid PKCS#8 RSA key nor a P-256 one (the
+    /// error is the RSA parser's).
+    #[error("invalid pkcs#8 private key (neither rsa nor ecdsa p-256)")]
     Pkcs8(#[source] rsa::pkcs8::Error),
+    /// A `BEGIN EC PRIVATE KEY` block that is not a valid P-256 key.
+    #[error("invalid sec1 ec private key (only p-256 is supported)")]
+    Sec1,
     /// The key's components are inconsistent.
     #[error("invalid rsa private key")]
     InvalidKey(#[source] rsa::Error),
@@ -833,6 +1065,15 @@ pub enum SignError {
     /// The RSA operation failed.
     #[error("rsa signing failed")]
     Rsa(#[source] rsa::Error),
+    /// The ECDSA operation failed.
+    #[error("ecdsa signing failed")]
+    Ecdsa,
+    /// A v2 signature (`.SIGN.RSA*`) was asked of an ECDSA key.
+    #[error("key {key_name} is an ecdsa key; v2 signatures need an rsa key")]
+    NotRsa {
+        /// The key's name.
+        key_name: String,
+    },
 }
 
 #[cfg(test)]
@@ -843,6 +1084,94 @@ mod tests {
     fn key(seed: u64, name: &str) -> SigningKey {
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
         SigningKey::generate(name, 1024, &mut rng).expect("key generation")
+    }
+
+    /// A P-256 key made with `openssl ecparam -name prime256v1 -genkey`, its public key
+    /// (`openssl ec -pubout`), the same key as PKCS#8 (`openssl pkcs8 -topk8`), and an
+    /// `openssl dgst -sha512 -sign` signature of [`OPENSSL_MESSAGE`]: what apk-tools 3 (which
+    /// signs through OpenSSL) makes.
+    const OPENSSL_EC_KEY: &str = "-----BEGIN EC PRIVATE KEY-----
+MHcCAQEEIATQo6HuIeascO5/VFuuhT73FTi0SoSOsHocLDMYeBMWoAoGCCqGSM49
+AwEHoUQDQgAEiKEW/Kd/15f87EjmI5+DIPQplRejflmV0BfO0bP/HYywAmiHRXCW
+W8jpUJGveyX8dID2Z1ol+J8Yo/My5VBgew==
+-----END EC PRIVATE KEY-----
+";
+    const OPENSSL_EC_PUB: &str = "-----BEGIN PUBLIC KEY-----
+MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEiKEW/Kd/15f87EjmI5+DIPQplRej
+flmV0BfO0bP/HYywAmiHRXCWW8jpUJGveyX8dID2Z1ol+J8Yo/My5VBgew==
+-----END PUBLIC KEY-----
+";
+    const OPENSSL_EC_PKCS8: &str = "-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgBNCjoe4h5qxw7n9U
+W66FPvcVOLRKhI6wehwsMxh4ExahRANCAASIoRb8p3/Xl/zsSOYjn4Mg9CmVF6N+
+WZXQF87Rs/8djLACaIdFcJZbyOlQka97Jfx0gPZnWiX4nxij8zLlUGB7
+-----END PRIVATE KEY-----
+";
+    const OPENSSL_MESSAGE: &[u8] = b"apk-rs ecdsa cross-check message";
+    const OPENSSL_SIGNATURE: &str = "3045022100f49c0ebb68e64986209f36490694986af2a3b6780d8e393cb748\
+                                     bf99b68351a402200458cb33f2e6678cbe11dfc599ef335b1929f46e76a528\
+                                     b379e5ac018502cf8e";
+
+    fn unhex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
+            .collect()
+    }
+
+    #[test]
+    fn ecdsa_p256_keys_match_openssl() {
+        let public = PublicKey::from_pem(OPENSSL_EC_PUB.as_bytes()).expect("spki ec key");
+        assert_eq!(public.kind(), KeyKind::EcdsaP256);
+        assert_eq!(public.bits(), 256);
+        assert!(public.as_rsa().is_none());
+        assert_eq!(public.to_pem(), OPENSSL_EC_PUB);
+        // OpenSSL's signature verifies; a changed message or signature does not.
+        let signature = unhex(OPENSSL_SIGNATURE);
+        assert!(public.verify_adb(OPENSSL_MESSAGE, &signature));
+        assert!(!public.verify_adb(b"another message", &signature));
+        let mut bad = signature.clone();
+        bad[10] ^= 1;
+        assert!(!public.verify_adb(OPENSSL_MESSAGE, &bad));
+        assert!(!public.verify_adb(OPENSSL_MESSAGE, &signature[..20]));
+        // v2 signatures are RSA only.
+        assert!(!public.verify(SignatureAlgorithm::RsaSha512, OPENSSL_MESSAGE, &signature));
+
+        // Both private key forms load, to the same key, and sign verifiably (`openssl dgst
+        // -sha512 -verify` accepts these signatures too).
+        for pem in [OPENSSL_EC_KEY, OPENSSL_EC_PKCS8] {
+            let signer = SigningKey::from_pem("openwrt.pem", pem.as_bytes()).expect("ec key");
+            assert_eq!(signer.public_key(), public);
+            let made = signer.sign_adb(OPENSSL_MESSAGE).expect("sign");
+            assert!(public.verify_adb(OPENSSL_MESSAGE, &made));
+            assert!(matches!(
+                signer.sign(SignatureAlgorithm::RsaSha1, b"m"),
+                Err(SignError::NotRsa { .. })
+            ));
+            assert_eq!(signer.private_key_pem(), OPENSSL_EC_PKCS8);
+        }
+        // A key directory may hold EC keys (OpenWrt's `*.pem`) next to RSA ones.
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("openwrt.pem"), OPENSSL_EC_PUB).expect("write");
+        let rsa = key(5, "alpine.rsa.pub");
+        std::fs::write(dir.path().join("alpine.rsa.pub"), rsa.public_key().to_pem()).expect("w");
+        let keys = KeySet::from_dir(dir.path()).expect("keys");
+        assert_eq!(keys.get("openwrt.pem"), Some(&public));
+        assert_eq!(
+            keys.get("alpine.rsa.pub").map(PublicKey::kind),
+            Some(KeyKind::Rsa)
+        );
+        // Other curves are refused.
+        let p384 = "-----BEGIN PUBLIC KEY-----
+MHYwEAYHKoZIzj0CAQYFK4EEACIDYgAEU5vZ4/J5xY0dDXvWwX3JhAXr6xF8qTs6
+M3mXlsWcBk3s1UP0cSr+W0/F5vtZAhGIVEr2nB8gZGi3iXDyhMqNl0tkaHeaxbhO
+Q7AmiT4pszvzyL6tVbRdkc8h5kG1GREn
+-----END PUBLIC KEY-----
+";
+        assert!(matches!(
+            PublicKey::from_pem(p384.as_bytes()),
+            Err(ParseKeyError::Spki(_))
+        ));
     }
 
     #[test]
@@ -914,8 +1243,11 @@ mod tests {
         let again = SigningKey::from_pem("k.rsa.pub", pem.as_bytes()).expect("pkcs1 private key");
         assert_eq!(again.public_key(), signer.public_key());
 
-        let pkcs8 = rsa::pkcs8::EncodePrivateKey::to_pkcs8_pem(signer.as_rsa(), LineEnding::LF)
-            .expect("encode pkcs8");
+        let pkcs8 = rsa::pkcs8::EncodePrivateKey::to_pkcs8_pem(
+            signer.as_rsa().expect("rsa"),
+            LineEnding::LF,
+        )
+        .expect("encode pkcs8");
         let again = SigningKey::from_pem("k.rsa.pub", pkcs8.as_bytes()).expect("pkcs8 key");
         assert_eq!(again.public_key(), signer.public_key());
 
@@ -923,8 +1255,11 @@ mod tests {
         let spki = public.to_pem();
         assert!(spki.starts_with(SPKI_BEGIN));
         assert_eq!(PublicKey::from_pem(spki.as_bytes()).expect("spki"), public);
-        let pkcs1 = rsa::pkcs1::EncodeRsaPublicKey::to_pkcs1_pem(public.as_rsa(), LineEnding::LF)
-            .expect("encode pkcs1");
+        let pkcs1 = rsa::pkcs1::EncodeRsaPublicKey::to_pkcs1_pem(
+            public.as_rsa().expect("rsa"),
+            LineEnding::LF,
+        )
+        .expect("encode pkcs1");
         assert!(pkcs1.starts_with(PKCS1_PUBLIC_BEGIN));
         assert_eq!(
             PublicKey::from_pem(pkcs1.as_bytes()).expect("pkcs1"),
@@ -989,7 +1324,7 @@ mod tests {
         let signer = key(10, "k");
         for bad in ["", "a/b", "a\0b"] {
             assert!(matches!(
-                SigningKey::from_rsa(bad, signer.as_rsa().clone()),
+                SigningKey::from_rsa(bad, signer.as_rsa().expect("rsa").clone()),
                 Err(SigningKeyError::InvalidKeyName { .. })
             ));
         }

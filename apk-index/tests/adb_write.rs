@@ -169,6 +169,68 @@ fn signatures_verify_and_tampering_is_refused() {
     ));
 }
 
+/// ECDSA P-256 keys (OpenWrt's kind) sign and verify v3 files like RSA ones; the key id is
+/// SHA-512 of the uncompressed point. The key is OpenSSL-made (`openssl ecparam -name
+/// prime256v1 -genkey`); its id was computed with OpenSSL too (`openssl pkey -pubin -outform
+/// DER | tail -c 65 | openssl dgst -sha512`).
+#[test]
+fn ecdsa_p256_signatures() {
+    let pem = "-----BEGIN EC PRIVATE KEY-----
+MHcCAQEEIATQo6HuIeascO5/VFuuhT73FTi0SoSOsHocLDMYeBMWoAoGCCqGSM49
+AwEHoUQDQgAEiKEW/Kd/15f87EjmI5+DIPQplRejflmV0BfO0bP/HYywAmiHRXCW
+W8jpUJGveyX8dID2Z1ol+J8Yo/My5VBgew==
+-----END EC PRIVATE KEY-----
+";
+    let ec = SigningKey::from_pem("openwrt.pem", pem.as_bytes()).unwrap();
+    let id = adb::key_id(&ec.public_key());
+    let hex: String = id.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(hex, "228971f1991e54273cefe9f23cdfa167");
+
+    let rsa = key(3);
+    let mut w = AdbWriter::new();
+    let d = w.blob(b"signed").unwrap();
+    let root = w.object(&[d]).unwrap();
+    let payload = w.finish(root);
+    let bytes = adb::write_file(SchemaId::INDEX, &payload, &[&ec], Compression::Deflate).unwrap();
+    let stream = adb::decompress(&bytes, &ReadOptions::default()).unwrap();
+    let file = AdbFile::parse(&stream).unwrap();
+    let sig = &file.signatures()[0];
+    assert_eq!(sig.key_id, Some(id));
+    assert_eq!(sig.hash_alg, 4);
+    // A DER signature of a P-256 key: `30 len 02 …`, 70 to 72 bytes.
+    assert_eq!(sig.signature[0], 0x30);
+    assert!(
+        (68..=72).contains(&sig.signature.len()),
+        "{}",
+        sig.signature.len()
+    );
+    let verified = file.verify_signature(&trusting(&ec)).unwrap();
+    assert_eq!(verified.key_name, "openwrt.pem");
+    assert!(matches!(
+        file.verify_signature(&trusting(&rsa)),
+        Err(AdbError::UntrustedKey { .. })
+    ));
+    // Tampered payload: refused.
+    let plain = adb::write_file(SchemaId::INDEX, &payload, &[&ec], Compression::None).unwrap();
+    let mut bad = plain.clone();
+    bad[16] ^= 1;
+    assert!(matches!(
+        AdbFile::parse(&bad).map(|f| f.verify_signature(&trusting(&ec))),
+        Ok(Err(AdbError::BadSignature { .. }))
+    ));
+    // Mixed signers: either key alone is enough.
+    let both = adb::write_file(SchemaId::INDEX, &payload, &[&rsa, &ec], Compression::None).unwrap();
+    let file = AdbFile::parse(&both).unwrap();
+    assert_eq!(
+        file.verify_signature(&trusting(&ec)).unwrap().key_name,
+        "openwrt.pem"
+    );
+    assert_eq!(
+        file.verify_signature(&trusting(&rsa)).unwrap().key_name,
+        "k3.rsa.pub"
+    );
+}
+
 #[test]
 fn compression_specs() {
     for (spec, expected) in [

@@ -276,7 +276,7 @@ fn hostile_inputs_are_errors() {
 fn long_key_names_use_gnu_long_names() {
     let [alice, _, _] = keys();
     let name = format!("{}.rsa.pub", "k".repeat(200));
-    let long = SigningKey::from_rsa(&name, alice.as_rsa().clone()).expect("key");
+    let long = SigningKey::from_rsa(&name, alice.as_rsa().expect("rsa").clone()).expect("key");
     let file =
         write_index_archive(TEXT, None, &[(&long, SignatureAlgorithm::RsaSha256)]).expect("write");
     let archive = IndexArchive::from_bytes(&file).expect("read");

@@ -160,6 +160,65 @@ fn builds_v3_packages_and_an_index() {
     );
 }
 
+/// An ECDSA P-256 key in OpenSSL's `ecparam -genkey` form (what OpenWrt signs v3 repositories
+/// with) signs v3 packages and indexes, and `verify` trusts them through the public key in
+/// a keys directory; v2 signing with it is refused with a clear message.
+#[test]
+fn ecdsa_keys_sign_v3_files() {
+    let dir = fixture();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+    let ec = SigningKey::generate_ecdsa_p256("openwrt.pem", &mut rng).expect("ec key");
+    dir.create("eckeys/openwrt.pem", ec.private_key_pem());
+    dir.create("ecpub/openwrt.pem", ec.public_key().to_pem());
+    std::fs::create_dir_all(dir.join("repo")).expect("mkdir");
+    let mkpkg = |format: &str, out: &str| {
+        dir.apk([
+            "mkpkg",
+            "--format",
+            format,
+            "-I",
+            "name:hello",
+            "-I",
+            "version:1.0-r0",
+            "-F",
+            "root",
+            "--sign-key",
+            "eckeys/openwrt.pem",
+            "-o",
+            out,
+        ])
+    };
+    mkpkg("v3", "repo/hello-1.0-r0.apk").assert(0, "");
+    dir.apk([
+        "mkndx",
+        "-o",
+        "repo/Packages.adb",
+        "--sign-key",
+        "eckeys/openwrt.pem",
+        "repo/hello-1.0-r0.apk",
+    ])
+    .assert(0, "");
+    dir.apk([
+        "verify",
+        "--keys-dir",
+        "ecpub",
+        "repo/hello-1.0-r0.apk",
+        "repo/Packages.adb",
+    ])
+    .assert(0, "repo/hello-1.0-r0.apk: OK\nrepo/Packages.adb: OK\n");
+    // Not trusted through the RSA keys.
+    let out = dir.apk(["verify", "--keys-dir", "pub", "repo/Packages.adb"]);
+    assert_ne!(out.code, 0, "{out:?}");
+
+    let out = mkpkg("v2", "repo/hello-v2.apk");
+    assert_ne!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr.contains("v2 signatures need an rsa key"),
+        "{out:?}"
+    );
+    assert!(!dir.join("repo/hello-v2.apk").exists());
+}
+
 fn apk3() -> Option<PathBuf> {
     let Some(corpus) = std::env::var_os("APK_CORPUS") else {
         eprintln!("note: APK_CORPUS is not set: skipping the mkpkg/mkndx v3 corpus test");

@@ -14,8 +14,9 @@
 //! * [`PkgInfo`], [`Package`], [`IndexFile`]: typed views of the schemas, converting to the
 //!   crate's [`PackageInfo`](crate::PackageInfo) and [`Index`](crate::Index)
 //!   ([`Index::from_adb_bytes`](crate::Index::from_adb_bytes)).
-//! * Trust: [`key_id`], [`AdbFile::verify_signature`] (RSA PKCS#1 v1.5 over SHA-512 against a
-//!   [`KeySet`](crate::KeySet), keys matched by key id, not by file name),
+//! * Trust: [`key_id`], [`AdbFile::verify_signature`] (RSA PKCS#1 v1.5 or ECDSA P-256, both
+//!   over SHA-512, against a [`KeySet`](crate::KeySet), keys matched by key id, not by file
+//!   name),
 //!   [`Package::check_data`] (DATA blocks against the SHA-256 file hashes),
 //!   [`package_identity`] and [`unique_id`].
 //! * [`dump`]: the text of apk-tools 3's `adbdump`.

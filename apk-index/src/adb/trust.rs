@@ -1,6 +1,5 @@
 //! Trust: signature blocks, key ids, package identity and the unique id (spec 5 and 7).
 
-use rsa::pkcs1::EncodeRsaPublicKey;
 use sha2::{Digest, Sha256, Sha512};
 
 use super::container::{AdbFile, ReadOptions, decompress};
@@ -8,10 +7,11 @@ use super::error::AdbError;
 use super::model::Package;
 use super::schema::{self, SchemaId};
 use super::value::Adb;
-use crate::keys::{KeySet, PublicKey, SignatureAlgorithm};
+use crate::keys::{KeySet, PublicKey};
 
-/// The v3 key id of an RSA public key: the first 16 bytes of SHA-512 over its PKCS#1
-/// `RSAPublicKey` DER encoding (not the SubjectPublicKeyInfo of the `.pub` file).
+/// The v3 key id of a public key: the first 16 bytes of SHA-512 over its bare encoding, the
+/// PKCS#1 `RSAPublicKey` DER for RSA (not the SubjectPublicKeyInfo of the `.pub` file), the
+/// uncompressed point `04 ‖ X ‖ Y` for ECDSA P-256.
 ///
 /// ```
 /// use apk_index::PublicKey;
@@ -27,11 +27,8 @@ use crate::keys::{KeySet, PublicKey, SignatureAlgorithm};
 /// ```
 pub fn key_id(key: &PublicKey) -> [u8; 16] {
     let mut id = [0u8; 16];
-    // Encoding a validated public key cannot fail; an empty id would then match nothing.
-    if let Ok(der) = key.as_rsa().to_pkcs1_der() {
-        let digest = Sha512::digest(der.as_bytes());
-        id.copy_from_slice(&digest[..16]);
-    }
+    let digest = Sha512::digest(key.adb_id_material());
+    id.copy_from_slice(&digest[..16]);
     id
 }
 
@@ -208,7 +205,7 @@ impl AdbFile<'_> {
                 let mut status = SignatureStatus::UntrustedKey;
                 for (_, name, key) in trusted.iter().filter(|(kid, _, _)| *kid == id) {
                     let message = self.signed_message(header, &digest);
-                    if key.verify(SignatureAlgorithm::RsaSha512, &message, sig.signature) {
+                    if key.verify_adb(&message, sig.signature) {
                         return SignatureStatus::Verified((*name).to_owned());
                     }
                     status = SignatureStatus::BadSignature((*name).to_owned());
@@ -219,8 +216,9 @@ impl AdbFile<'_> {
     }
 
     /// Verifies the file's signatures against the trusted `keys`: the file is authentic when
-    /// one version-0 SIG block, with a supported payload digest, verifies (RSA PKCS#1 v1.5
-    /// over SHA-512) with a key whose [`key_id`] matches. Blocks by unknown keys are skipped.
+    /// one version-0 SIG block, with a supported payload digest, verifies (RSA PKCS#1 v1.5 or
+    /// ECDSA P-256, over SHA-512) with a key whose [`key_id`] matches. Blocks by unknown keys
+    /// are skipped.
     ///
     /// This covers the ADB block only; for a package, [`Package::check_data`] checks the DATA
     /// blocks against the file hashes the ADB block holds ([`verify_bytes`] does both).

@@ -18,7 +18,7 @@ use super::container::{BlockKind, Compression};
 use super::schema::SchemaId;
 use super::trust::key_id;
 use super::value::VectorTag;
-use crate::keys::{SignError, SignatureAlgorithm, SigningKey};
+use crate::keys::{SignError, SigningKey};
 
 /// The largest payload offset a value word can hold (28 bits).
 const MAX_OFFSET: usize = 0x0FFF_FFFF;
@@ -451,7 +451,7 @@ pub fn sign_payload(
     message.extend_from_slice(&header);
     message.extend_from_slice(&Sha512::digest(adb_payload));
     let signature = key
-        .sign(SignatureAlgorithm::RsaSha512, &message)
+        .sign_adb(&message)
         .map_err(|source| AdbWriteError::Sign {
             key_name: key.key_name().to_owned(),
             source,
