@@ -13,6 +13,10 @@ use apk_index::{PackageInfo, SignatureAlgorithm, SigningKey};
 use apk_pkg::{IndexBuilder, PackageBuilder, ScriptKind};
 use rand::SeedableRng;
 
+#[path = "../../apk-db/tests/support/shell.rs"]
+mod shell;
+use shell::install_shell;
+
 const KEY_NAME: &str = "e2e-cli@apk-rs.test-00000001.rsa.pub";
 
 fn arch() -> &'static str {
@@ -56,21 +60,6 @@ fn build_repo(dir: &Path, key: &SigningKey) {
         .write_archive(&[(key, SignatureAlgorithm::RsaSha1)])
         .unwrap();
     fs::write(arch_dir.join("APKINDEX.tar.gz"), archive).unwrap();
-}
-
-/// The host's `/bin/sh` and the libraries `ldd` lists, so that scripts run chrooted.
-fn install_shell(root: &Path) {
-    let sh = fs::canonicalize("/bin/sh").expect("/bin/sh");
-    fs::create_dir_all(root.join("bin")).unwrap();
-    fs::copy(&sh, root.join("bin/sh")).unwrap();
-    let out = Command::new("ldd").arg(&sh).output().expect("ldd");
-    for word in String::from_utf8_lossy(&out.stdout).split_whitespace() {
-        if let Some(rel) = word.strip_prefix('/') {
-            let dst = root.join(rel);
-            fs::create_dir_all(dst.parent().unwrap()).unwrap();
-            fs::copy(word, &dst).unwrap();
-        }
-    }
 }
 
 struct Setup {

@@ -14,6 +14,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+#[path = "../../apk-db/tests/support/shell.rs"]
+mod shell;
+use shell::install_shell;
+
 fn apk3() -> Option<PathBuf> {
     let Some(corpus) = std::env::var_os("APK_CORPUS") else {
         eprintln!("APK_CORPUS is not set: skipping the v3 install test");
@@ -83,21 +87,6 @@ fn text(out: &Output) -> String {
 fn read(path: impl AsRef<Path>) -> String {
     let path = path.as_ref();
     fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// Copy the host's `/bin/sh` and the libraries `ldd` lists into `root`.
-fn install_shell(root: &Path) {
-    let sh = fs::canonicalize("/bin/sh").expect("/bin/sh");
-    fs::create_dir_all(root.join("bin")).unwrap();
-    fs::copy(&sh, root.join("bin/sh")).unwrap();
-    let out = Command::new("ldd").arg(&sh).output().expect("ldd");
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
-        for word in line.split_whitespace().filter(|w| w.starts_with('/')) {
-            let dst = root.join(word.trim_start_matches('/'));
-            fs::create_dir_all(dst.parent().unwrap()).unwrap();
-            fs::copy(word, &dst).unwrap();
-        }
-    }
 }
 
 #[test]

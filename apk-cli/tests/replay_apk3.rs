@@ -16,6 +16,31 @@ use std::process::Command;
 
 use sha2::{Digest, Sha256};
 
+#[path = "../../apk-db/tests/support/shell.rs"]
+mod shell;
+
+/// Installs the shell; returns its libraries and the directories holding them (except `lib`,
+/// apk's own), which the tree comparison leaves out.
+fn shell_paths(root: &Path) -> Vec<String> {
+    let mut skip: Vec<String> = Vec::new();
+    for copied in shell::install_shell(root) {
+        if copied == "bin/sh" {
+            continue;
+        }
+        let mut rel = copied.as_str();
+        loop {
+            if rel != "lib" && !skip.iter().any(|a| a == rel) {
+                skip.push(rel.to_owned());
+            }
+            match rel.rfind('/') {
+                Some(i) => rel = &rel[..i],
+                None => break,
+            }
+        }
+    }
+    skip
+}
+
 fn corpus() -> Option<PathBuf> {
     let dir = PathBuf::from(std::env::var_os("APK_CORPUS")?);
     let t = dir.join("apk3-transactions");
@@ -25,38 +50,6 @@ fn corpus() -> Option<PathBuf> {
         t.display()
     );
     Some(t)
-}
-
-/// Copy the host's `/bin/sh` and the shared libraries it loads into `root`; returns the
-/// top-level paths added besides `bin`.
-fn install_shell(root: &Path) -> Vec<String> {
-    let sh = fs::canonicalize("/bin/sh").expect("/bin/sh");
-    fs::create_dir_all(root.join("bin")).unwrap();
-    fs::copy(&sh, root.join("bin/sh")).unwrap();
-    let out = Command::new("ldd").arg(&sh).output().expect("ldd");
-    let mut added = Vec::new();
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
-        for word in line.split_whitespace() {
-            if word.starts_with('/') {
-                let src = Path::new(word);
-                let dst = root.join(word.trim_start_matches('/'));
-                fs::create_dir_all(dst.parent().unwrap()).unwrap();
-                fs::copy(src, &dst).unwrap();
-                // The library and the directories holding it, except `lib` (apk's own).
-                let mut rel = word.trim_start_matches('/');
-                loop {
-                    if rel != "lib" && !added.iter().any(|a| a == rel) {
-                        added.push(rel.to_owned());
-                    }
-                    match rel.rfind('/') {
-                        Some(i) => rel = &rel[..i],
-                        None => break,
-                    }
-                }
-            }
-        }
-    }
-    added
 }
 
 /// The tree listing of the recording: every path outside `bin`, `dev`, `tmp`, `lib/apk` (and
@@ -161,7 +154,7 @@ fn replay_apk3_transactions() {
     }
     let repo = |name: &str| format!("{}\n", t.join(name).display());
     fs::write(root.join("etc/apk/repositories"), repo("repo-a")).unwrap();
-    let skip = install_shell(&root);
+    let skip = shell_paths(&root);
 
     let steps: [(&str, &str, bool); 7] = [
         ("1-add-hello", "1-add-hello", true),

@@ -34,6 +34,11 @@ use apk_solver::command::{Invocation, run as solve};
 use rand::SeedableRng;
 use sha1::{Digest, Sha1};
 
+mod support {
+    pub mod shell;
+}
+use support::shell::install_shell;
+
 // ------------------------------------------------------------------------------ fixtures
 
 const KEY_NAME: &str = "e2e@apk-rs.test-00000001.rsa.pub";
@@ -109,27 +114,6 @@ impl Repo {
         )
         .unwrap();
     }
-}
-
-/// Copy the host's `/bin/sh` and the libraries `ldd` lists into `root`; returns the paths
-/// added (relative to the root).
-fn install_shell(root: &Path) -> Vec<String> {
-    let sh = fs::canonicalize("/bin/sh").expect("/bin/sh");
-    fs::create_dir_all(root.join("bin")).unwrap();
-    fs::copy(&sh, root.join("bin/sh")).unwrap();
-    let mut added = vec!["bin/sh".to_owned()];
-    let out = Command::new("ldd").arg(&sh).output().expect("ldd");
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
-        for word in line.split_whitespace() {
-            if let Some(rel) = word.strip_prefix('/') {
-                let dst = root.join(rel);
-                fs::create_dir_all(dst.parent().unwrap()).unwrap();
-                fs::copy(word, &dst).unwrap();
-                added.push(rel.to_owned());
-            }
-        }
-    }
-    added
 }
 
 /// A root with the layout (`--initdb`), the test key, `repositories` and a shell.
