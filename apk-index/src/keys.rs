@@ -320,7 +320,7 @@ pub fn parse_sign_entry_name(name: &str) -> Option<(SignatureAlgorithm, &str)> {
     Some((alg, key_name))
 }
 
-/// An RSA public key that checks apk signatures.
+/// A public key that checks apk signatures: RSA (v2 and v3), or ECDSA P-256 (v3 only).
 ///
 /// ```
 /// use apk_index::keys::PublicKey;
