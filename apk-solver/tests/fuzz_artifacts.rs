@@ -2,41 +2,14 @@
 //! of the `solver` fuzz target (`fuzz/checks/solver.rs`, included, not copied), plus a
 //! deterministic sweep of generated inputs, so the oracles run without a fuzzer.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::Path;
-
+#[path = "../../fuzz/checks/replay.rs"]
+mod replay;
 #[path = "../../fuzz/checks/solver.rs"]
 mod solver;
 
 #[test]
 fn fuzz_artifacts_do_not_fail() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/artifacts/solver");
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        return;
-    };
-    let mut paths: Vec<_> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| {
-            p.is_file()
-                && !p
-                    .file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
-        })
-        .collect();
-    paths.sort();
-    let mut failures = Vec::new();
-    for path in paths {
-        let data = std::fs::read(&path).expect("reading an artifact");
-        if catch_unwind(AssertUnwindSafe(|| solver::run(&data))).is_err() {
-            failures.push(path.display().to_string());
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "fuzz artifacts that still fail:\n  {}",
-        failures.join("\n  ")
-    );
+    replay::replay(env!("CARGO_MANIFEST_DIR"), &[("solver", solver::run)]);
 }
 
 /// A few thousand pseudo-random inputs through the same checks.
