@@ -346,6 +346,17 @@ pub fn run(
     if !quiet {
         writeln!(out, "{summary}")?;
     }
+    if outcome.preupgrade && !inv.preupgrade_only {
+        // As apk does after its preupgrade: the main upgrade runs as a new transaction, with
+        // the database (and its lock) opened afresh and no second preupgrade.
+        drop(db);
+        if !quiet {
+            writeln!(out, "Continuing with the main upgrade transaction:")?;
+        }
+        let mut again: Vec<String> = args.iter().filter(|a| *a != "--initdb").cloned().collect();
+        again.push("--no-self-upgrade".to_owned());
+        return run(&again, out, err);
+    }
     Ok(ExitCode::SUCCESS)
 }
 

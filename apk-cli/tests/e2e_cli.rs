@@ -229,6 +229,118 @@ fn transcripts_and_exit_statuses() {
     assert!(!s.installed().contains("P:a\n"));
 }
 
+/// `upgrade` upgrades apk-tools first in a transaction of its own ("Preupgrading:"), then
+/// goes on with the rest; `--self-upgrade-only` stops after the first part and
+/// `--no-self-upgrade` skips it.
+#[test]
+fn upgrade_preupgrades_apk_tools_first() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0x5e1f);
+    let key = SigningKey::generate(KEY_NAME, 1024, &mut rng).unwrap();
+    let build = |repo: &str, version: &str| -> PathBuf {
+        let dir = tmp.path().join(repo);
+        let arch_dir = dir.join(arch());
+        fs::create_dir_all(&arch_dir).unwrap();
+        let mut index = IndexBuilder::new();
+        for name in ["apk-tools", "app", "tool"] {
+            let mut info = PackageInfo::new(name, version);
+            info.arch = Some(arch().to_owned());
+            let mut b = PackageBuilder::new(info);
+            b.add_file(&format!("usr/share/{name}/v"), 0o644, version)
+                .unwrap();
+            b.sign_with(&key, SignatureAlgorithm::RsaSha1);
+            let path = arch_dir.join(format!("{name}-{version}.apk"));
+            b.write(fs::File::create(&path).unwrap()).unwrap();
+            index.add_file(&path).unwrap();
+        }
+        let archive = index
+            .write_archive(&[(&key, SignatureAlgorithm::RsaSha1)])
+            .unwrap();
+        fs::write(arch_dir.join("APKINDEX.tar.gz"), archive).unwrap();
+        dir
+    };
+    let (old, new) = (build("old", "1.0-r0"), build("new", "2.0-r0"));
+    let root = tmp.path().join("root");
+    fs::create_dir_all(root.join("etc/apk/keys")).unwrap();
+    fs::write(
+        root.join("etc/apk/keys").join(KEY_NAME),
+        key.public_key().to_pem(),
+    )
+    .unwrap();
+    let use_repo = |dir: &Path| {
+        fs::write(
+            root.join("etc/apk/repositories"),
+            format!("{}\n", dir.display()),
+        )
+        .unwrap()
+    };
+    let apk = |args: &str| {
+        Command::new(env!("CARGO_BIN_EXE_apk-rs"))
+            .arg("--root")
+            .arg(&root)
+            .args(args.split_whitespace())
+            .output()
+            .unwrap()
+    };
+    use_repo(&old);
+    assert!(
+        apk("--initdb --no-cache add apk-tools app tool")
+            .status
+            .success()
+    );
+    use_repo(&new);
+
+    let out = apk("--no-cache upgrade --self-upgrade-only");
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(
+        stdout.starts_with("Preupgrading:\n(1/1) Upgrading apk-tools (1.0-r0 -> 2.0-r0)\nOK: "),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("Continuing"), "{stdout}");
+    let version =
+        |name: &str| fs::read_to_string(root.join(format!("usr/share/{name}/v"))).unwrap();
+    assert_eq!(
+        (version("apk-tools"), version("app")),
+        ("2.0-r0".into(), "1.0-r0".into())
+    );
+
+    // Back to the old apk-tools for the full run.
+    use_repo(&old);
+    assert!(apk("--no-cache add apk-tools=1.0-r0").status.success());
+    assert!(apk("--no-cache add apk-tools").status.success());
+    use_repo(&new);
+    let out = apk("--no-cache upgrade");
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines[0..2],
+        [
+            "Preupgrading:",
+            "(1/1) Upgrading apk-tools (1.0-r0 -> 2.0-r0)"
+        ]
+    );
+    assert!(lines[2].starts_with("OK: "), "{stdout}");
+    assert_eq!(
+        lines[3..6],
+        [
+            "Continuing with the main upgrade transaction:",
+            "(1/2) Upgrading app (1.0-r0 -> 2.0-r0)",
+            "(2/2) Upgrading tool (1.0-r0 -> 2.0-r0)",
+        ],
+        "{stdout}"
+    );
+    assert!(lines[6].starts_with("OK: ") && lines.len() == 7, "{stdout}");
+    assert_eq!(
+        (version("apk-tools"), version("app"), version("tool")),
+        ("2.0-r0".into(), "2.0-r0".into(), "2.0-r0".into())
+    );
+    // Nothing left: one plain transaction.
+    let out = apk("--no-cache upgrade");
+    assert!(text(&out).0.starts_with("OK: "), "{:?}", text(&out));
+}
+
 /// Another process holds the lock: apk-rs fails at once, or waits with `--wait`.
 #[test]
 fn lock_held_by_another_process() {

@@ -376,6 +376,10 @@ pub struct Outcome {
     pub preamble: String,
     /// The package `add -t NAME` made up (it exists in no repository).
     pub virtual_package: Option<apk_index::PackageInfo>,
+    /// The changeset is `upgrade`'s preupgrade (apk-tools, or `--preupgrade-depends`, first).
+    /// Unless `--preupgrade-only` was given, the main upgrade follows once it is committed:
+    /// solve again with `--no-preupgrade` against the updated installed packages.
+    pub preupgrade: bool,
 }
 
 fn fail(msg: String, world: Vec<Dependency>) -> Outcome {
@@ -386,6 +390,7 @@ fn fail(msg: String, world: Vec<Dependency>) -> Outcome {
         changeset: None,
         preamble: String::new(),
         virtual_package: None,
+        preupgrade: false,
     }
 }
 
@@ -627,6 +632,7 @@ pub fn run(
                     changeset: Some(cs),
                     preamble,
                     virtual_package,
+                    preupgrade: true,
                 };
             }
         }
@@ -638,6 +644,7 @@ pub fn run(
                 world,
                 changeset: None,
                 virtual_package,
+                preupgrade: false,
             };
         }
     }
@@ -710,6 +717,7 @@ pub fn run(
                 changeset: Some(cs),
                 preamble,
                 virtual_package,
+                preupgrade: false,
             }
         }
         Err(e @ SolveError::Unsatisfiable { .. }) => {
@@ -724,6 +732,7 @@ pub fn run(
                 world,
                 changeset: None,
                 virtual_package,
+                preupgrade: false,
             }
         }
     }
