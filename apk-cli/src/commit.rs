@@ -269,6 +269,7 @@ pub fn run(
     };
     // Solve for the root's architectures (`etc/apk/arch`, `--arch`), not this machine's.
     inv.arch = db.arches().to_vec();
+    inv.commit = !g.simulate;
     let mut repos = db.solver_repositories();
     if !local_files.is_empty() {
         let mut text = Vec::new();

@@ -310,6 +310,23 @@ fn upgrade_preupgrades_apk_tools_first() {
     assert!(apk("--no-cache add apk-tools=1.0-r0").status.success());
     assert!(apk("--no-cache add apk-tools").status.success());
     use_repo(&new);
+    // Simulated: apk-tools cannot really go first, so the whole upgrade is shown, with a
+    // warning; nothing changes.
+    let out = apk("--no-cache -s upgrade");
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert_eq!(
+        stderr,
+        "WARNING: This simulation is not reliable as apk-tools upgrade is available.\n"
+    );
+    assert!(
+        stdout.starts_with(
+            "(1/3) Upgrading apk-tools (1.0-r0 -> 2.0-r0)\n(2/3) Upgrading app (1.0-r0 -> 2.0-r0)\n\
+             (3/3) Upgrading tool (1.0-r0 -> 2.0-r0)\nOK: "
+        ),
+        "{stdout}"
+    );
+    assert_eq!(version("apk-tools"), "1.0-r0");
     let out = apk("--no-cache upgrade");
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stdout}{stderr}");

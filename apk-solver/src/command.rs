@@ -131,6 +131,12 @@ pub struct Invocation {
     pub test_world: Option<String>,
     /// `--arch`, repeatable: the accepted architectures (default: this machine's).
     pub arch: Vec<String>,
+    /// The changeset will be committed (no `--simulate`). Only `upgrade` cares: then it
+    /// returns its preupgrade alone ([`Outcome::preupgrade`]), to be committed before the
+    /// main upgrade is solved. Without it (the default, what `apk --simulate` and the test
+    /// mode show), an available preupgrade is only warned about and the whole upgrade is
+    /// planned at once; `--preupgrade-only` shows the preupgrade either way.
+    pub commit: bool,
 }
 
 /// Returned by [`Invocation::parse`].
@@ -182,6 +188,7 @@ impl Invocation {
             test_instdb: None,
             test_world: None,
             arch: Vec::new(),
+            commit: false,
         };
         let mut applet: Option<Applet> = None;
         let mut it = args.into_iter();
@@ -619,9 +626,13 @@ pub fn run(
                     .iter()
                     .any(|c| task.name_flags.iter().any(|f| f.name == c.name))
             };
-            if let Ok(cs) = solver.solve(&task)
-                && touches(&cs)
-            {
+            let preupgrade = solver.solve(&task).ok().filter(touches);
+            if preupgrade.is_some() && !inv.preupgrade_only && !inv.commit {
+                // A simulation cannot run the new apk-tools, so it plans everything at once.
+                out.push_str(
+                    "WARNING: This simulation is not reliable as apk-tools upgrade is available.\n",
+                );
+            } else if let Some(cs) = preupgrade {
                 out.push_str("Preupgrading:\n");
                 let preamble = out.clone();
                 out.push_str(&cs.transcript());

@@ -180,11 +180,13 @@ fn alpine_3_10_armv7_upgrade() {
     );
     eprintln!("{}", cs.transcript());
 
-    // apk's `upgrade`: apk-tools is preupgraded first, alone (its new version needs nothing
-    // the old one did not have), and the command stops there as `apk --simulate` does.
-    let inv = Invocation::parse(["--arch", "armv7", "upgrade"]).expect("command line");
-    let out = run(&inv, load_repos(&dir), &installed, world);
+    // apk's `upgrade` on a root: apk-tools is preupgraded first, alone (its new version needs
+    // nothing the old one did not have); the main upgrade is solved after that commit.
+    let mut inv = Invocation::parse(["--arch", "armv7", "upgrade"]).expect("command line");
+    inv.commit = true;
+    let out = run(&inv, load_repos(&dir), &installed, world.clone());
     assert_eq!(out.exit_status, 0, "{}", out.transcript);
+    assert!(out.preupgrade);
     // Alpine 3.10 has entries that are broken under v3 rules: the warning comes first.
     let lines: Vec<&str> = out
         .transcript
@@ -205,4 +207,23 @@ fn alpine_3_10_armv7_upgrade() {
         out.transcript
     );
     assert_eq!(lines.len(), 3, "{}", out.transcript);
+
+    // Simulated (`--simulate`, the test mode): a warning, then the whole upgrade at once.
+    let inv = Invocation::parse(["--arch", "armv7", "upgrade"]).expect("command line");
+    let out = run(&inv, load_repos(&dir), &installed, world);
+    assert_eq!(out.exit_status, 0, "{}", out.transcript);
+    assert!(!out.preupgrade);
+    assert!(
+        out.transcript.contains(
+            "WARNING: This simulation is not reliable as apk-tools upgrade is available.\n"
+        ),
+        "{}",
+        out.transcript
+    );
+    let upgraded = out
+        .transcript
+        .lines()
+        .filter(|l| l.contains(" Upgrading "))
+        .count();
+    assert_eq!(upgraded, OUTDATED_3_10.len(), "{}", out.transcript);
 }
