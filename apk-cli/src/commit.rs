@@ -36,11 +36,15 @@ pub const APPLETS: [&str; 5] = ["add", "del", "upgrade", "fix", "update"];
 /// Whether the command line (without the program name) names one of [`APPLETS`] as its
 /// command.
 pub fn requested(args: &[String]) -> bool {
-    command_word(args).is_some_and(|a| APPLETS.contains(&a))
+    match expand_abbreviations(args) {
+        Ok(expanded) => command_word(&expanded).is_some_and(|a| APPLETS.contains(&a)),
+        // An ambiguous option: `run` reports it if the command is one of ours.
+        Err(_) => command_word(args).is_some_and(|a| APPLETS.contains(&a)),
+    }
 }
 
 /// Options that take a value, so that their value is not taken for the command word.
-const VALUE_OPTIONS: [&str; 13] = [
+const VALUE_OPTIONS: [&str; 16] = [
     "--root",
     "-p",
     "--repository",
@@ -54,7 +58,127 @@ const VALUE_OPTIONS: [&str; 13] = [
     "-t",
     "--virtual",
     "--preupgrade-depends",
+    "--test-repo",
+    "--test-instdb",
+    "--test-world",
 ];
+
+/// Every long option the applets of this module (and the test mode) take, global or their
+/// own. apk parses its command line with `getopt_long`, which takes any unambiguous prefix of
+/// a long option for the option: `apk add --update` means `--update-cache`.
+const LONG_OPTIONS: [&str; 49] = [
+    "--allow-untrusted",
+    "--arch",
+    "--available",
+    "--cache-dir",
+    "--cache-max-age",
+    "--clean-protected",
+    "--depends",
+    "--force",
+    "--force-broken-world",
+    "--force-missing-repositories",
+    "--force-non-repository",
+    "--force-old-apk",
+    "--force-overwrite",
+    "--force-refresh",
+    "--ignore",
+    "--initdb",
+    "--interactive",
+    "--keys-dir",
+    "--latest",
+    "--no-cache",
+    "--no-commit-hooks",
+    "--no-network",
+    "--no-preupgrade",
+    "--no-progress",
+    "--no-scripts",
+    "--no-self-upgrade",
+    "--preupgrade-depends",
+    "--preupgrade-only",
+    "--progress",
+    "--prune",
+    "--purge",
+    "--quiet",
+    "--rdepends",
+    "--reinstall",
+    "--repositories-file",
+    "--repository",
+    "--root",
+    "--root-tmpfs",
+    "--self-upgrade-only",
+    "--simulate",
+    "--test-instdb",
+    "--test-repo",
+    "--test-world",
+    "--update-cache",
+    "--upgrade",
+    "--verbose",
+    "--virtual",
+    "--wait",
+    "--why",
+];
+
+/// `args` with every abbreviated long option (a unique prefix of one of [`LONG_OPTIONS`])
+/// written out in full, and `--name=value` split into `--name value` for an option that takes
+/// a value; the value of an option is left alone. An exact name always wins (`--force` is not `--force-overwrite`); a prefix
+/// of several names is an error naming them.
+pub(crate) fn expand_abbreviations(args: &[String]) -> Result<Vec<String>, String> {
+    let mut out = Vec::with_capacity(args.len());
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if a == "--" {
+            out.push(a.clone());
+            out.extend(it.cloned());
+            break;
+        }
+        let Some(body) = a.strip_prefix("--").filter(|b| !b.is_empty()) else {
+            out.push(a.clone());
+            if VALUE_OPTIONS.contains(&a.as_str()) {
+                out.extend(it.next().cloned());
+            }
+            continue;
+        };
+        let (name, value) = match body.split_once('=') {
+            Some((n, v)) => (format!("--{n}"), Some(v)),
+            None => (a.clone(), None),
+        };
+        let full = if LONG_OPTIONS.contains(&name.as_str()) {
+            name
+        } else {
+            let matches: Vec<&str> = LONG_OPTIONS
+                .iter()
+                .copied()
+                .filter(|o| o.starts_with(name.as_str()))
+                .collect();
+            match matches.as_slice() {
+                [one] => (*one).to_owned(),
+                [] => name,
+                several => {
+                    return Err(format!(
+                        "option '{name}' is ambiguous; possibilities: {}",
+                        several.join(" ")
+                    ));
+                }
+            }
+        };
+        let takes_value = VALUE_OPTIONS.contains(&full.as_str());
+        match value {
+            // `--name=value` becomes `--name value`, the one form every parser here reads.
+            Some(v) if takes_value => {
+                out.push(full);
+                out.push(v.to_owned());
+            }
+            Some(v) => out.push(format!("{full}={v}")),
+            None => {
+                out.push(full);
+                if takes_value {
+                    out.extend(it.next().cloned());
+                }
+            }
+        }
+    }
+    Ok(out)
+}
 
 fn command_word(args: &[String]) -> Option<&str> {
     let mut it = args.iter();
@@ -170,6 +294,14 @@ pub fn run(
     out: &mut impl Write,
     err: &mut impl Write,
 ) -> anyhow::Result<ExitCode> {
+    let args = match expand_abbreviations(args) {
+        Ok(args) => args,
+        Err(msg) => {
+            writeln!(err, "ERROR: {msg}")?;
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let args = args.as_slice();
     let (g, rest) = split_globals(args)?;
     let is_update = command_word(&rest) == Some("update");
     // Arguments apk refuses are refused before anything is opened.
@@ -486,4 +618,61 @@ fn read_local_package(path: &std::path::Path) -> anyhow::Result<PackageInfo> {
         info.identity = Some(reader.finish()?.identity());
     }
     Ok(info)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::expand_abbreviations;
+
+    fn expand(args: &[&str]) -> Result<Vec<String>, String> {
+        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        expand_abbreviations(&args)
+    }
+
+    #[test]
+    fn long_options_take_unique_prefixes() {
+        assert_eq!(
+            expand(&["add", "--update", "--no-ca", "vim"]).unwrap(),
+            ["add", "--update-cache", "--no-cache", "vim"]
+        );
+        // Exact names win over longer ones they prefix.
+        assert_eq!(expand(&["--force", "fix"]).unwrap(), ["--force", "fix"]);
+        // Values are not options, `=` forms are split, `--` ends the options.
+        assert_eq!(
+            expand(&[
+                "--root=/r",
+                "-X",
+                "--upd",
+                "--virt",
+                "--no-n",
+                "add",
+                "--",
+                "--up"
+            ])
+            .unwrap(),
+            [
+                "--root",
+                "/r",
+                "-X",
+                "--upd",
+                "--virtual",
+                "--no-n",
+                "add",
+                "--",
+                "--up"
+            ]
+        );
+        assert_eq!(
+            expand(&["--sim", "--test-wor=a b"]).unwrap(),
+            ["--simulate", "--test-world", "a b"]
+        );
+        // Unknown options pass through for the parser to refuse.
+        assert_eq!(expand(&["--bogus"]).unwrap(), ["--bogus"]);
+        let err = expand(&["add", "--up", "x"]).unwrap_err();
+        assert_eq!(
+            err,
+            "option '--up' is ambiguous; possibilities: --update-cache --upgrade"
+        );
+        assert!(expand(&["--repo", "x"]).is_err());
+    }
 }

@@ -283,7 +283,14 @@ fn run() -> anyhow::Result<ExitCode> {
         let mut err = io::stderr().lock();
         return commit::run(&args, &mut out, &mut err);
     }
-    let cli = match Cli::try_parse() {
+    // As apk's `getopt_long`: any unambiguous prefix of a long option is the option.
+    fn infer_long_args(cmd: clap::Command) -> clap::Command {
+        cmd.infer_long_args(true).mut_subcommands(infer_long_args)
+    }
+    let parsed = infer_long_args(<Cli as clap::CommandFactory>::command())
+        .try_get_matches()
+        .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(err) => {
             // `--help` and `--version` arrive here too, with exit code 0.

@@ -40,9 +40,12 @@ use apk_solver::{Repository, RepositoryKind};
 const TEST_OPTIONS: [&str; 3] = ["--test-repo", "--test-instdb", "--test-world"];
 
 /// Whether the command line (without the program name) asks for the test mode: it has one of
-/// the `--test-*` options.
+/// the `--test-*` options (or an abbreviation of one, as apk's option parser takes them).
 pub fn requested(args: &[String]) -> bool {
-    args.iter().any(|a| TEST_OPTIONS.contains(&a.as_str()))
+    args.iter().any(|a| {
+        let name = a.split_once('=').map_or(a.as_str(), |(n, _)| n);
+        name.len() > "--test-".len() && TEST_OPTIONS.iter().any(|o| o.starts_with(name))
+    })
 }
 
 /// Run the test mode on `args` (the command line without the program name), writing the
@@ -52,7 +55,14 @@ pub fn run(
     out: &mut impl Write,
     err: &mut impl Write,
 ) -> anyhow::Result<ExitCode> {
-    let inv = match Invocation::parse(args) {
+    let args = match crate::commit::expand_abbreviations(args) {
+        Ok(args) => args,
+        Err(msg) => {
+            writeln!(err, "ERROR: {msg}")?;
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let inv = match Invocation::parse(&args) {
         Ok(inv) => inv,
         Err(e) => {
             writeln!(err, "ERROR: {e}")?;

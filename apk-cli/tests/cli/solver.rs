@@ -312,6 +312,35 @@ fn del_rdepends_follows_provides() {
     );
 }
 
+/// Long options may be abbreviated to any unambiguous prefix, as apk's `getopt_long` allows
+/// (`apk add --update` is `--update-cache`), and take `--name=value`; an ambiguous prefix is
+/// refused with the candidates.
+#[test]
+fn abbreviated_long_options() {
+    let dir = crate::util::Dir::new();
+    dir.create("r.repo", "P:a\nV:1\nI:1\n\nP:b\nV:1\nI:1\n\n");
+    let expect = "(1/1) Installing a (1)\nOK: 1 B in 1 packages\n";
+    dir.apk(["--test-re", "r.repo", "add", "a"])
+        .assert(0, expect);
+    dir.apk(["--test-repo=r.repo", "--test-wor=a", "add"])
+        .assert(0, expect);
+    let out = dir.apk(["--test-repo", "r.repo", "add", "--up", "a"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(
+        out.stderr,
+        "ERROR: option '--up' is ambiguous; possibilities: --update-cache --upgrade\n"
+    );
+    // The other commands too (`version --chec` is `version --check`).
+    let out = dir.apk(["version", "--chec", "1.0", "abc"]);
+    assert_eq!((out.code, out.stdout.as_str()), (1, "abc\n"), "{out:?}");
+    // On a root: `add --update --simul` is `add --update-cache --simulate`.
+    let out = dir.apk([
+        "--root", "root", "--initdb", "--no-ca", "add", "--update", "--simul",
+    ]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.stdout, "OK: 0 B in 0 packages\n");
+}
+
 /// `--why` follows apk's report with the derivation, on stderr with the report; without it
 /// (`-v` included) stderr is apk's report alone.
 #[test]
