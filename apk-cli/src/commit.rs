@@ -118,9 +118,39 @@ const LONG_OPTIONS: [&str; 49] = [
     "--why",
 ];
 
+/// The short options of the applets here: flags, and those that take a value.
+const SHORT_FLAGS: &str = "Usqvuialrd";
+const SHORT_VALUES: &str = "pXt";
+
+/// A group of short options (`-sU`, `-pROOT`) as separate arguments (`-s -U`, `-p ROOT`), as
+/// `getopt` reads it; `None` when `arg` is not such a group.
+fn split_short_flags(arg: &str) -> Option<Vec<String>> {
+    let letters = arg.strip_prefix('-')?;
+    if letters.len() < 2 || letters.starts_with('-') {
+        return None;
+    }
+    let mut out = Vec::new();
+    for (i, c) in letters.char_indices() {
+        if SHORT_FLAGS.contains(c) {
+            out.push(format!("-{c}"));
+        } else if SHORT_VALUES.contains(c) {
+            out.push(format!("-{c}"));
+            let rest = &letters[i + c.len_utf8()..];
+            if !rest.is_empty() {
+                out.push(rest.to_owned());
+            }
+            return Some(out);
+        } else {
+            return None;
+        }
+    }
+    Some(out)
+}
+
 /// `args` with every abbreviated long option (a unique prefix of one of [`LONG_OPTIONS`])
-/// written out in full, and `--name=value` split into `--name value` for an option that takes
-/// a value; the value of an option is left alone. An exact name always wins (`--force` is not `--force-overwrite`); a prefix
+/// written out in full, `--name=value` split into `--name value` for an option that takes
+/// a value, and groups of short options split (`-sU` into `-s -U`); the value of an option is
+/// left alone. An exact name always wins (`--force` is not `--force-overwrite`); a prefix
 /// of several names is an error naming them.
 pub(crate) fn expand_abbreviations(args: &[String]) -> Result<Vec<String>, String> {
     let mut out = Vec::with_capacity(args.len());
@@ -132,6 +162,18 @@ pub(crate) fn expand_abbreviations(args: &[String]) -> Result<Vec<String>, Strin
             break;
         }
         let Some(body) = a.strip_prefix("--").filter(|b| !b.is_empty()) else {
+            if let Some(split) = split_short_flags(a) {
+                // `-sU` is `-s -U`; a value option ends the group (`-pROOT`, or its value
+                // is the next argument).
+                let takes_next = split
+                    .last()
+                    .is_some_and(|last| VALUE_OPTIONS.contains(&last.as_str()));
+                out.extend(split);
+                if takes_next {
+                    out.extend(it.next().cloned());
+                }
+                continue;
+            }
             out.push(a.clone());
             if VALUE_OPTIONS.contains(&a.as_str()) {
                 out.extend(it.next().cloned());
@@ -674,5 +716,24 @@ mod tests {
             "option '--up' is ambiguous; possibilities: --update-cache --upgrade"
         );
         assert!(expand(&["--repo", "x"]).is_err());
+    }
+
+    #[test]
+    fn short_option_groups_are_split() {
+        assert_eq!(
+            expand(&["-sU", "add", "-uq", "x"]).unwrap(),
+            ["-s", "-U", "add", "-u", "-q", "x"]
+        );
+        // A value option ends the group: the rest, or the next argument, is its value.
+        assert_eq!(
+            expand(&["-qp/r", "add"]).unwrap(),
+            ["-q", "-p", "/r", "add"]
+        );
+        assert_eq!(
+            expand(&["-sX", "/repo", "-t", "-v"]).unwrap(),
+            ["-s", "-X", "/repo", "-t", "-v"]
+        );
+        // Not a group of known flags: left for the parser.
+        assert_eq!(expand(&["-sZ", "-1"]).unwrap(), ["-sZ", "-1"]);
     }
 }

@@ -339,6 +339,15 @@ fn abbreviated_long_options() {
     ]);
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(out.stdout, "OK: 0 B in 0 packages\n");
+    // Groups of short options: `-sU` is `-s -U`.
+    let out = dir.apk(["--root", "root", "--no-ca", "-sU", "add"]);
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (0, "OK: 0 B in 0 packages\n"),
+        "{out:?}"
+    );
+    let out = dir.apk(["--root", "root", "--no-ca", "-sZ", "add"]);
+    assert_eq!(out.stderr, "ERROR: unknown option '-sZ'\n", "{out:?}");
 }
 
 /// `--why` follows apk's report with the derivation, on stderr with the report; without it
