@@ -8,7 +8,7 @@
 //! A line is `name-version arch {origin} (licence)`, then ` [installed]` for the installed
 //! package, or ` [upgradable from: name-oldversion]` for a newer version of an installed
 //! one. The origin defaults to the package name. `-q` prints only names; `--manifest`
-//! prints `name version`.
+//! prints `name version` for each installed package (as apk's `list --manifest` does).
 //!
 //! Patterns are globs on the package name (`-o`: on the origin; `-P`: also on provided
 //! names; `-d`: on the names of the package's dependencies); without patterns every package
@@ -52,7 +52,7 @@ pub struct Args {
     /// Match the patterns against provided names too.
     #[arg(short = 'P', long = "providers")]
     providers: bool,
-    /// Print `name version` per package.
+    /// List the installed packages as `name version`.
     #[arg(long = "manifest")]
     manifest: bool,
     /// Glob patterns.
@@ -107,12 +107,13 @@ fn format_line(u: &Universe<'_>, i: usize, args: &Args, verbosity: i16) -> Strin
 
 /// Runs `list`, writing its transcript to `out`.
 pub fn run(args: Args, global: &Global, out: &mut impl Write) -> anyhow::Result<ExitCode> {
-    let db = query::open(global, !args.installed)?;
+    let installed_only = args.installed || args.manifest;
+    let db = query::open(global, !installed_only)?;
     let u = Universe::new(&db);
     let candidates: Vec<usize> = (0..u.pkgs.len())
         .filter(|&i| matches(&args, &u.pkgs[i]))
         .collect();
-    let mut chosen: Vec<usize> = if args.installed {
+    let mut chosen: Vec<usize> = if installed_only {
         candidates
             .into_iter()
             .filter(|&i| u.pkgs[i].installed.is_some())

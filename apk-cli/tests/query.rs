@@ -464,6 +464,9 @@ fn list_filters() {
     );
     f.apk(&["list", "-I", "--manifest"])
         .assert(0, "hello 1.0-r0\nlibgreet 2.1-r0\norphan 0.1-r0\n");
+    // `--manifest` lists the installed packages, `-I` or not.
+    f.apk(&["list", "--manifest"])
+        .assert(0, "hello 1.0-r0\nlibgreet 2.1-r0\norphan 0.1-r0\n");
     f.apk(&["-q", "list", "-I"])
         .assert(0, "hello\nlibgreet\norphan\n");
 }
