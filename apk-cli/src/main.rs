@@ -267,12 +267,44 @@ fn main() -> ExitCode {
     }
 }
 
+/// `--print-arch`: the root's primary architecture (`--arch`, else the first word of
+/// `ROOT/etc/apk/arch`, else this machine's), as apk prints it for scripts.
+fn print_arch(args: &[String]) -> String {
+    let mut root = PathBuf::from("/");
+    let mut arch = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.split_once('=') {
+            Some(("--root", v)) => root = PathBuf::from(v),
+            Some(("--arch", v)) => arch = Some(v.to_owned()),
+            _ => match a.as_str() {
+                "--root" | "-p" => root = it.next().map_or(root, PathBuf::from),
+                "--arch" => arch = it.next().cloned().or(arch),
+                _ => {}
+            },
+        }
+    }
+    arch.or_else(|| {
+        std::fs::read_to_string(root.join(apk_db::database::layout::ARCH))
+            .ok()?
+            .split_whitespace()
+            .next()
+            .map(str::to_owned)
+    })
+    .unwrap_or_else(|| apk_db::default_arch().to_owned())
+}
+
 /// Parses the command line and runs the applet.
 fn run() -> anyhow::Result<ExitCode> {
     let args: Vec<String> = std::env::args_os()
         .skip(1)
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
+    if args.iter().any(|a| a == "--print-arch") {
+        let mut out = io::stdout().lock();
+        writeln!(out, "{}", print_arch(&args))?;
+        return Ok(ExitCode::SUCCESS);
+    }
     if test_mode::requested(&args) {
         let mut out = io::stdout().lock();
         let mut err = io::stderr().lock();

@@ -94,3 +94,17 @@ fn closed_stdout_is_not_an_error() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `--print-arch` prints the root's primary architecture (scripts use `$(apk --print-arch)`):
+/// `--arch`, else the first word of `ROOT/etc/apk/arch`, else this machine's.
+#[test]
+fn print_arch() {
+    let dir = crate::util::Dir::new();
+    dir.create("root/etc/apk/arch", "armv7 armhf\n");
+    dir.apk(["--root", "root", "--print-arch"])
+        .assert(0, "armv7\n");
+    dir.apk(["--print-arch", "-p", "root", "--arch", "aarch64"])
+        .assert(0, "aarch64\n");
+    dir.apk(["--root", "elsewhere", "--print-arch"])
+        .assert(0, &format!("{}\n", apk_db::default_arch()));
+}
