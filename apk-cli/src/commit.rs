@@ -43,6 +43,85 @@ pub fn requested(args: &[String]) -> bool {
     }
 }
 
+/// The options every applet here takes (apk's global options), for `--help`.
+const GLOBAL_HELP: &str = "\
+Global options:
+  -p, --root ROOT            Manage the file system rooted at ROOT instead of /
+      --initdb               Create the database layout in ROOT first
+  -X, --repository URL       Use this repository too (repeatable)
+      --repositories-file F  Read the repositories from F instead of ROOT/etc/apk/repositories
+      --keys-dir DIR         Read the trusted keys from DIR instead of ROOT/etc/apk/keys
+      --arch ARCH            The primary architecture
+      --allow-untrusted      Accept unsigned or untrusted indexes and packages
+      --no-cache             Use no package cache
+      --no-network           Use no network: remote repositories are unavailable
+  -U, --update-cache         Refresh the cached indexes first
+      --cache-max-age MIN    Refresh cached indexes older than MIN minutes
+  -s, --simulate             Print what would be done, change nothing
+      --no-scripts           Run no package scripts
+      --purge                Remove changed configuration files too
+      --clean-protected      Keep no .apk-new files
+      --force-overwrite      Overwrite files other packages own
+      --force-broken-world   Go on with the parts of world that can be installed
+      --no-commit-hooks      Run no commit hooks
+      --wait SEC             Wait up to SEC seconds for the database lock
+  -q, --quiet                Print less
+  -v, --verbose              Print more
+      --progress, --no-progress
+                             Show (or not) a progress bar on stderr
+      --why                  After a failed solve, explain each problem from world down
+Long options may be abbreviated to any unambiguous prefix (--update is --update-cache).
+";
+
+/// The `--help` text of `applet`.
+fn usage(applet: &str) -> String {
+    let (line, about, options) = match applet {
+        "add" => (
+            "add [OPTIONS] PACKAGE[@TAG][OP VERSION]|FILE.apk...",
+            "Add packages to world and install them with what they need.",
+            "  -t, --virtual NAME[=VERSION]\n\
+             \x20                            Install a new virtual package depending on the\n\
+             \x20                            packages, and put it (not them) in world\n\
+             \x20 -u, --upgrade              Upgrade the packages and what they depend on\n\
+             \x20 -l, --latest               Take the latest version, whatever the repository\n",
+        ),
+        "del" => (
+            "del [OPTIONS] PACKAGE...",
+            "Remove packages from world and uninstall what is no longer needed.",
+            "  -r, --rdepends             Remove what depends on the packages too\n",
+        ),
+        "upgrade" => (
+            "upgrade [OPTIONS] [PACKAGE...]",
+            "Upgrade the installed packages (or those named); apk-tools goes first.",
+            "  -a, --available            Allow downgrades and replacements to what the\n\
+             \x20                            repositories have\n\
+             \x20 -l, --latest               Take the latest version, whatever the repository\n\
+             \x20     --ignore               Upgrade everything but the named packages\n\
+             \x20     --prune                Drop world entries no repository has\n\
+             \x20     --self-upgrade-only    Only upgrade apk-tools (--preupgrade-only)\n\
+             \x20     --no-self-upgrade      Do not upgrade apk-tools first (--no-preupgrade)\n\
+             \x20     --preupgrade-depends DEP\n\
+             \x20                            Upgrade DEP first too (!NAME: not NAME)\n",
+        ),
+        "fix" => (
+            "fix [OPTIONS] [PACKAGE...]",
+            "Repair packages without changing world; without names, those recorded with errors.",
+            "  -r, --reinstall            Reinstall the packages\n\
+             \x20 -u, --upgrade              Upgrade them\n\
+             \x20 -d, --depends              Fix what they depend on too\n",
+        ),
+        _ => ("update", "Refresh the repository indexes.", ""),
+    };
+    let mut text = format!("Usage: apk-rs [GLOBAL OPTIONS] {line}\n\n{about}\n\n");
+    if !options.is_empty() {
+        text.push_str("Options:\n");
+        text.push_str(options);
+        text.push('\n');
+    }
+    text.push_str(GLOBAL_HELP);
+    text
+}
+
 /// Options that take a value, so that their value is not taken for the command word.
 const VALUE_OPTIONS: [&str; 16] = [
     "--root",
@@ -66,7 +145,7 @@ const VALUE_OPTIONS: [&str; 16] = [
 /// Every long option the applets of this module (and the test mode) take, global or their
 /// own. apk parses its command line with `getopt_long`, which takes any unambiguous prefix of
 /// a long option for the option: `apk add --update` means `--update-cache`.
-const LONG_OPTIONS: [&str; 49] = [
+const LONG_OPTIONS: [&str; 50] = [
     "--allow-untrusted",
     "--arch",
     "--available",
@@ -116,10 +195,11 @@ const LONG_OPTIONS: [&str; 49] = [
     "--virtual",
     "--wait",
     "--why",
+    "--help",
 ];
 
 /// The short options of the applets here: flags, and those that take a value.
-const SHORT_FLAGS: &str = "Usqvuialrd";
+const SHORT_FLAGS: &str = "Usqvuialrdh";
 const SHORT_VALUES: &str = "pXt";
 
 /// A group of short options (`-sU`, `-pROOT`) as separate arguments (`-s -U`, `-p ROOT`), as
@@ -344,6 +424,11 @@ pub fn run(
         }
     };
     let args = args.as_slice();
+    let options = args.iter().take_while(|a| *a != "--");
+    if options.clone().any(|a| a == "-h" || a == "--help") {
+        write!(out, "{}", usage(command_word(args).unwrap_or("add")))?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let (g, rest) = split_globals(args)?;
     let is_update = command_word(&rest) == Some("update");
     // Arguments apk refuses are refused before anything is opened.

@@ -57,6 +57,18 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// The commands parsed outside clap, listed after the others in `--help`.
+const ROOT_COMMANDS: &str = "\
+Commands that change a root (see `apk-rs COMMAND --help`):
+  add      Add packages to world and install them with what they need
+  del      Remove packages from world and uninstall what is no longer needed
+  upgrade  Upgrade the installed packages
+  fix      Repair packages without changing world
+  update   Refresh the repository indexes
+
+Solving without a root, as apk-tools 2's test binary:
+  apk-rs --test-repo [TAG:]FILE... [--test-instdb FILE] [--test-world DEPS] COMMAND ARGS...";
+
 /// The help heading of the global options.
 const GLOBAL: &str = "Global options";
 
@@ -64,7 +76,7 @@ const GLOBAL: &str = "Global options";
 ///
 /// Global options may appear before or after the command name.
 #[derive(Debug, Parser)]
-#[command(name = "apk-rs", version)]
+#[command(name = "apk-rs", version, after_help = ROOT_COMMANDS)]
 struct Cli {
     /// Manage the file system rooted at ROOT instead of /.
     #[arg(short = 'p', long = "root", value_name = "ROOT", global = true, help_heading = GLOBAL)]

@@ -108,3 +108,36 @@ fn print_arch() {
     dir.apk(["--root", "elsewhere", "--print-arch"])
         .assert(0, &format!("{}\n", apk_db::default_arch()));
 }
+
+/// The commands that change a root take `-h`/`--help` (anywhere before `--`) and print their
+/// usage with the global options; `--help` lists them.
+#[test]
+fn root_commands_have_help() {
+    let dir = crate::util::Dir::new();
+    for (cmd, needle) in [
+        ("add", "--virtual NAME[=VERSION]"),
+        ("del", "--rdepends"),
+        ("upgrade", "--self-upgrade-only"),
+        ("fix", "--reinstall"),
+        ("update", "Refresh the repository indexes."),
+    ] {
+        for flag in ["--help", "-h", "--hel"] {
+            let out = dir.apk(["--root", "nowhere", cmd, flag]);
+            assert_eq!(out.code, 0, "{cmd} {flag}: {out:?}");
+            assert!(
+                out.stdout
+                    .starts_with(&format!("Usage: apk-rs [GLOBAL OPTIONS] {cmd}")),
+                "{cmd} {flag}: {out:?}"
+            );
+            assert!(out.stdout.contains(needle), "{cmd}: {}", out.stdout);
+            assert!(out.stdout.contains("  -s, --simulate"), "{}", out.stdout);
+        }
+    }
+    let out = dir.apk(["--help"]);
+    assert!(
+        out.stdout
+            .contains("Commands that change a root (see `apk-rs COMMAND --help`):\n  add "),
+        "{}",
+        out.stdout
+    );
+}
