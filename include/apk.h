@@ -433,8 +433,9 @@ typedef struct apk_index apk_index;
 typedef struct apk_index_builder apk_index_builder;
 
 /**
- * A set of trusted RSA public keys, each known by the file name it would have in
- * `/etc/apk/keys` (an index signature names the key it was made with). Made by
+ * A set of trusted public keys (RSA, or ECDSA P-256 for v3 files), each known by the file
+ * name it would have in `/etc/apk/keys` (a v2 signature names the key it was made with; a v3
+ * one names it by key id). Made by
  * `apk_keyset_new`, filled by `apk_keyset_load_dir` and `apk_keyset_add_pem`, freed by
  * `apk_keyset_free`.
  *
@@ -1041,8 +1042,9 @@ apk_result apk_index_write_archive(const uint8_t *apkindex,
                                    size_t *archive_len_out);
 
 /**
- * Adds the PEM public key (`BEGIN PUBLIC KEY` or `BEGIN RSA PUBLIC KEY`) in `pem` (`len`
- * bytes, no NUL needed) as `name` (NUL-terminated; the key's file name, e.g.
+ * Adds the PEM public key (`BEGIN PUBLIC KEY`, RSA or ECDSA P-256, or `BEGIN RSA PUBLIC
+ * KEY`) in `pem` (`len` bytes, no NUL needed) as `name` (NUL-terminated; the key's file
+ * name, e.g.
  * `alpine-devel@lists.alpinelinux.org-6165ee59.rsa.pub`), replacing a key of that name.
  *
  * Returns `APK_RESULT_NULL_PARAMETER`, `APK_RESULT_INVALID_UTF8` (for `name`) or
