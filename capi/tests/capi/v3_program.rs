@@ -2,15 +2,15 @@
 //! runs it on apk v3 (ADB) files made here: a small package (one 2-byte file), signed (a SIG
 //! block added to `apk_index::adb::tests_support::tiny_package`) and unsigned, a tampered copy
 //! of the signed one (one byte of its DATA block flipped), and the index of spec section 8,
-//! signed and unsigned. The key sits in the key directory under a name of its own: v3 keys are
-//! matched by key id. The program opens, verifies, checks and extracts the packages and loads
+//! signed and unsigned. The key (ECDSA P-256) sits in the key directory under a name of its
+//! own: v3 keys are matched by key id. The program opens, verifies, checks and extracts the packages and loads
 //! the indexes through the same calls as v2 files; this side checks what it extracted. Runs
 //! natively, under valgrind when installed, and with sanitizers when the compiler has them.
 
 use std::path::{Path, PathBuf};
 
 use apk_index::adb;
-use apk_index::keys::{SignatureAlgorithm, SigningKey};
+use apk_index::keys::SigningKey;
 use apk_index::{Checksum, ChecksumForm};
 use rand::SeedableRng;
 use sha2::{Digest, Sha256, Sha512};
@@ -31,10 +31,7 @@ fn sign(stream: &[u8], key: &SigningKey) -> Vec<u8> {
     let mut message = stream[4..8].to_vec();
     message.extend_from_slice(&sig);
     message.extend_from_slice(&Sha512::digest(payload));
-    sig.extend(
-        key.sign(SignatureAlgorithm::RsaSha512, &message)
-            .expect("sign the ADB block"),
-    );
+    sig.extend(key.sign_adb(&message).expect("sign the ADB block"));
     let mut block = ((1u32 << 30) | (4 + sig.len()) as u32)
         .to_le_bytes()
         .to_vec();
@@ -68,12 +65,10 @@ struct Fixture {
 fn make_fixture() -> Fixture {
     let dir = tempfile::tempdir().expect("create a temporary directory");
     let root = dir.path();
-    let key = SigningKey::generate(
-        "signer.rsa.pub",
-        1024,
-        &mut rand::rngs::StdRng::seed_from_u64(31),
-    )
-    .expect("generate the signing key");
+    // An ECDSA P-256 key (as OpenWrt signs with); the untrusted one is RSA.
+    let key =
+        SigningKey::generate_ecdsa_p256("signer.pem", &mut rand::rngs::StdRng::seed_from_u64(31))
+            .expect("generate the signing key");
     let other = SigningKey::generate(
         "signer.rsa.pub",
         1024,
