@@ -62,6 +62,25 @@ fn build_repo(dir: &Path, key: &SigningKey) {
     fs::write(arch_dir.join("APKINDEX.tar.gz"), archive).unwrap();
 }
 
+/// Puts `key`'s public half into `root`'s keys directory.
+fn trust_key(root: &Path, key: &SigningKey) {
+    fs::create_dir_all(root.join("etc/apk/keys")).unwrap();
+    fs::write(
+        root.join("etc/apk/keys").join(KEY_NAME),
+        key.public_key().to_pem(),
+    )
+    .unwrap();
+}
+
+/// Makes `repo` the only repository of `root`.
+fn use_repository(root: &Path, repo: &Path) {
+    fs::write(
+        root.join("etc/apk/repositories"),
+        format!("{}\n", repo.display()),
+    )
+    .unwrap();
+}
+
 struct Setup {
     _tmp: tempfile::TempDir,
     root: PathBuf,
@@ -75,17 +94,8 @@ impl Setup {
         let repo = tmp.path().join("repo");
         build_repo(&repo, &key);
         let root = tmp.path().join("root");
-        fs::create_dir_all(root.join("etc/apk/keys")).unwrap();
-        fs::write(
-            root.join("etc/apk/keys").join(KEY_NAME),
-            key.public_key().to_pem(),
-        )
-        .unwrap();
-        fs::write(
-            root.join("etc/apk/repositories"),
-            format!("{}\n", repo.display()),
-        )
-        .unwrap();
+        trust_key(&root, &key);
+        use_repository(&root, &repo);
         install_shell(&root);
         Setup { _tmp: tmp, root }
     }
@@ -261,19 +271,8 @@ fn upgrade_preupgrades_apk_tools_first() {
     };
     let (old, new) = (build("old", "1.0-r0"), build("new", "2.0-r0"));
     let root = tmp.path().join("root");
-    fs::create_dir_all(root.join("etc/apk/keys")).unwrap();
-    fs::write(
-        root.join("etc/apk/keys").join(KEY_NAME),
-        key.public_key().to_pem(),
-    )
-    .unwrap();
-    let use_repo = |dir: &Path| {
-        fs::write(
-            root.join("etc/apk/repositories"),
-            format!("{}\n", dir.display()),
-        )
-        .unwrap()
-    };
+    trust_key(&root, &key);
+    let use_repo = |dir: &Path| use_repository(&root, dir);
     let apk = |args: &str| {
         Command::new(env!("CARGO_BIN_EXE_apk-rs"))
             .arg("--root")
