@@ -378,6 +378,38 @@ pub(crate) struct Pkg {
     provides: [u32; 2],
 }
 
+impl Pkg {
+    /// The package of an index record `p` of repository `ri`, whose dependencies, install_if
+    /// conditions and provides were pushed at `deps` and `provides`.
+    #[allow(clippy::too_many_arguments)]
+    fn from_index(
+        p: &PackageRef<'_>,
+        name: NameIdx,
+        identity: Option<apk_index::Checksum>,
+        ri: usize,
+        valid: bool,
+        options: &SolverOptions,
+        deps: [u32; 3],
+        provides: [u32; 2],
+    ) -> Pkg {
+        Pkg {
+            name,
+            version: Text::new(p.version()),
+            identity,
+            repos: 1 << ri,
+            installed: false,
+            installed_tag: 0,
+            valid,
+            priority: p.provider_priority(),
+            installed_size: p.installed_size(),
+            bad_arch: bad_arch(p.arch(), options),
+            first_repo: ri as u32,
+            deps,
+            provides,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct Provider {
     pub pkg: PkgIdx,
@@ -586,21 +618,16 @@ impl Draft {
                 }
                 draft.provides.push(Provide::new(id(list.name_id(j)), &d));
             }
-            let pkg = Pkg {
-                name: index.package_name(i).index() as NameIdx,
-                version: Text::new(p.version()),
-                identity: p.identity(),
-                repos: 1 << ri,
-                installed: false,
-                installed_tag: 0,
+            let pkg = Pkg::from_index(
+                &p,
+                index.package_name(i).index() as NameIdx,
+                p.identity(),
+                ri,
                 valid,
-                priority: p.provider_priority(),
-                installed_size: p.installed_size(),
-                bad_arch: bad_arch(p.arch(), options),
-                first_repo: ri as u32,
-                deps: [start, mid, end],
-                provides: [pstart, draft.provides.len() as u32],
-            };
+                options,
+                [start, mid, end],
+                [pstart, draft.provides.len() as u32],
+            );
             draft.pkgs.push((pkg, tagged));
         }
         draft
@@ -829,21 +856,17 @@ impl Universe {
         if !valid {
             self.broken_indexes = true;
         }
-        let idx = self.push_pkg(Pkg {
-            name: own,
-            version: Text::new(p.version()),
+        let provides = [pstart, self.provides.len() as u32];
+        let idx = self.push_pkg(Pkg::from_index(
+            &p,
+            own,
             identity,
-            repos: 1 << ri,
-            installed: false,
-            installed_tag: 0,
+            ri,
             valid,
-            priority: p.provider_priority(),
-            installed_size: p.installed_size(),
-            bad_arch: bad_arch(p.arch(), options),
-            first_repo: ri as u32,
-            deps: [start, mid, end],
-            provides: [pstart, self.provides.len() as u32],
-        });
+            options,
+            [start, mid, end],
+            provides,
+        ));
         by_key.insert(&self.pkgs, idx);
     }
 
