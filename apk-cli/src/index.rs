@@ -55,17 +55,21 @@ fn parse_alg(name: &str) -> anyhow::Result<SignatureAlgorithm> {
     })
 }
 
-/// Runs `index`.
-pub fn run(args: Args, global: &Global, out: &mut impl Write) -> anyhow::Result<ExitCode> {
-    let alg = parse_alg(&args.sign_alg)?;
-    let keys = args
-        .sign_keys
+/// The private keys of `--sign-key` (for `index` and `mkndx`).
+pub(crate) fn load_signing_keys(paths: &[PathBuf]) -> anyhow::Result<Vec<SigningKey>> {
+    paths
         .iter()
         .map(|path| {
             SigningKey::from_file(path)
                 .with_context(|| format!("failed to load the signing key {}", path.display()))
         })
-        .collect::<anyhow::Result<Vec<_>>>()?;
+        .collect()
+}
+
+/// Runs `index`.
+pub fn run(args: Args, global: &Global, out: &mut impl Write) -> anyhow::Result<ExitCode> {
+    let alg = parse_alg(&args.sign_alg)?;
+    let keys = load_signing_keys(&args.sign_keys)?;
     let mut builder = IndexBuilder::new();
     builder
         .rewrite_arch(args.rewrite_arch)

@@ -27,7 +27,6 @@ use std::process::ExitCode;
 
 use anyhow::{Context, anyhow};
 use apk_index::adb::{Compression, IndexHash};
-use apk_index::keys::SigningKey;
 use apk_pkg::AdbIndexBuilder;
 
 use crate::Global;
@@ -72,14 +71,7 @@ pub struct Args {
 pub fn run(args: Args, global: &Global, out: &mut impl Write) -> anyhow::Result<ExitCode> {
     let hash: IndexHash = args.hash.parse().map_err(|e: String| anyhow!(e))?;
     let compression: Compression = args.compression.parse()?;
-    let keys = args
-        .sign_keys
-        .iter()
-        .map(|path| {
-            SigningKey::from_file(path)
-                .with_context(|| format!("failed to load the signing key {}", path.display()))
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let keys = crate::index::load_signing_keys(&args.sign_keys)?;
     let mut builder = AdbIndexBuilder::new();
     builder
         .description(args.description)
