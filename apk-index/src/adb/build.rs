@@ -6,10 +6,11 @@ use std::io::Read;
 
 use sha2::{Digest, Sha256};
 
-use super::container::{Compression, ReadOptions};
-use super::error::{AdbError, BlockErrorKind};
+use super::container::{AdbFile, Compression, ReadOptions};
+use super::error::AdbError;
 use super::model::{Budget, PkgInfo};
 use super::schema::{self, SchemaId};
+use super::stream::BlockReader;
 use super::value::{Adb, Value, VectorTag};
 use super::writer::{AdbWriteError, AdbWriter, write_file};
 use crate::dependency::{Dependency, Op};
@@ -667,9 +668,9 @@ pub struct AdbHead {
     pub payload: Vec<u8>,
 }
 
-/// Reads an ADB file from `reader` only as far as the end of its ADB block (through the
-/// compression wrapper), without loading the DATA blocks that follow: what indexing a
-/// package needs. Nothing after the ADB block is read or checked.
+/// Reads an ADB file from `reader` only as far as its DATA blocks (through the compression
+/// wrapper), without loading them: what indexing a package needs. The SIG blocks are read
+/// and checked for structure, not verified; nothing after them is read.
 ///
 /// ```
 /// use apk_index::adb::{self, AdbFile};
@@ -679,162 +680,12 @@ pub struct AdbHead {
 /// assert!(adb::read_adb_head(&b"ADB.pckg"[..], &adb::ReadOptions::default()).is_err());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn read_adb_head(mut reader: impl Read, options: &ReadOptions) -> Result<AdbHead, AdbError> {
-    let io = |e: std::io::Error| AdbError::Decompress {
-        algorithm: "read",
-        source: e,
-    };
-    let mut magic = [0u8; 4];
-    reader.read_exact(&mut magic).map_err(io)?;
-    let not_adb = || AdbError::NotAdb {
-        found: magic.to_vec(),
-    };
-    match &magic {
-        b"ADB." => {
-            let chained = std::io::Cursor::new(magic).chain(reader);
-            let (schema, payload) = read_first_block(chained, options)?;
-            Ok(AdbHead {
-                compression: Compression::None,
-                schema,
-                payload,
-            })
-        }
-        b"ADBd" => {
-            let (schema, payload) =
-                read_first_block(flate2::read::DeflateDecoder::new(reader), options)?;
-            Ok(AdbHead {
-                compression: Compression::Deflate,
-                schema,
-                payload,
-            })
-        }
-        b"ADBc" => {
-            let mut params = [0u8; 2];
-            reader.read_exact(&mut params).map_err(io)?;
-            let [alg, level] = params;
-            let (compression, (schema, payload)) = match alg {
-                0 => (
-                    Compression::StoredWithHeader { level },
-                    read_first_block(reader, options)?,
-                ),
-                1 => (
-                    Compression::DeflateWithLevel { level },
-                    read_first_block(flate2::read::DeflateDecoder::new(reader), options)?,
-                ),
-                2 => {
-                    // The decoder is third-party code parsing untrusted input: a panic in
-                    // it is reported as corrupt data.
-                    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        let decoder =
-                            ruzstd::decoding::StreamingDecoder::new(reader).map_err(|e| {
-                                AdbError::Decompress {
-                                    algorithm: "zstd",
-                                    source: std::io::Error::new(
-                                        std::io::ErrorKind::InvalidData,
-                                        e.to_string(),
-                                    ),
-                                }
-                            })?;
-                        read_first_block(decoder, options)
-                    }));
-                    let head = result.map_err(|_| AdbError::Decompress {
-                        algorithm: "zstd",
-                        source: std::io::Error::new(
-                            std::io::ErrorKind::InvalidData,
-                            "zstd decoder failed",
-                        ),
-                    })??;
-                    (Compression::Zstd { level }, head)
-                }
-                other => return Err(AdbError::UnknownCompression(other)),
-            };
-            Ok(AdbHead {
-                compression,
-                schema,
-                payload,
-            })
-        }
-        _ => Err(not_adb()),
-    }
-}
-
-/// Reads `ADB.`, the schema id and the first block, which must be the ADB block.
-fn read_first_block(
-    mut stream: impl Read,
-    options: &ReadOptions,
-) -> Result<(SchemaId, Vec<u8>), AdbError> {
-    let io = |e: std::io::Error| {
-        if e.kind() == std::io::ErrorKind::UnexpectedEof {
-            AdbError::Block {
-                offset: 8,
-                kind: BlockErrorKind::TruncatedHeader,
-            }
-        } else {
-            AdbError::Decompress {
-                algorithm: "read",
-                source: e,
-            }
-        }
-    };
-    let mut header = [0u8; 12];
-    stream.read_exact(&mut header[..8]).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::UnexpectedEof {
-            AdbError::BadHeader
-        } else {
-            io(e)
-        }
-    })?;
-    if &header[..4] != b"ADB." {
-        return Err(AdbError::BadHeader);
-    }
-    let schema = SchemaId::from_bytes([header[4], header[5], header[6], header[7]]);
-    let block_err = |kind| AdbError::Block { offset: 8, kind };
-    stream.read_exact(&mut header[8..12]).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::UnexpectedEof {
-            block_err(BlockErrorKind::NoAdb)
-        } else {
-            io(e)
-        }
-    })?;
-    let word = u32::from_le_bytes([header[8], header[9], header[10], header[11]]);
-    let (kind, payload_len) = if word >> 30 == 3 {
-        let mut ext = [0u8; 12];
-        stream.read_exact(&mut ext).map_err(io)?;
-        if ext[..4] != [0, 0, 0, 0] {
-            return Err(block_err(BlockErrorKind::NonZeroReserved));
-        }
-        let mut size = [0u8; 8];
-        size.copy_from_slice(&ext[4..12]);
-        let raw = u64::from_le_bytes(size);
-        let len = raw
-            .checked_sub(16)
-            .ok_or(block_err(BlockErrorKind::SizeTooSmall(raw)))?;
-        (word & 0x3FFF_FFFF, len)
-    } else {
-        let raw = u64::from(word & 0x3FFF_FFFF);
-        let len = raw
-            .checked_sub(4)
-            .ok_or(block_err(BlockErrorKind::SizeTooSmall(raw)))?;
-        (word >> 30, len)
-    };
-    if kind != 0 {
-        return Err(block_err(BlockErrorKind::FirstNotAdb));
-    }
-    if payload_len > options.max_size {
-        return Err(AdbError::TooLarge {
-            limit: options.max_size,
-        });
-    }
-    let mut payload = Vec::new();
-    stream
-        .take(payload_len)
-        .read_to_end(&mut payload)
-        .map_err(io)?;
-    if payload.len() as u64 != payload_len {
-        return Err(block_err(BlockErrorKind::PastEnd {
-            size: payload_len.saturating_add(4),
-        }));
-    }
-    Adb::new(&payload)?;
-    Ok((schema, payload))
+pub fn read_adb_head(reader: impl Read, options: &ReadOptions) -> Result<AdbHead, AdbError> {
+    let blocks = BlockReader::open(std::io::BufReader::new(reader), options)?;
+    let file = AdbFile::parse(blocks.head())?;
+    Ok(AdbHead {
+        compression: blocks.compression(),
+        schema: file.schema(),
+        payload: file.adb().payload().to_vec(),
+    })
 }

@@ -52,6 +52,7 @@ mod dump;
 mod error;
 mod model;
 pub mod schema;
+mod stream;
 mod trust;
 mod value;
 mod writer;
@@ -71,6 +72,7 @@ pub use model::{
     Acl, AdbDependency, Directory, FileEntry, FileTarget, IndexFile, Package, PkgInfo, Scripts,
 };
 pub use schema::SchemaId;
+pub use stream::{BlockReader, DataHeader};
 pub use trust::{SignatureStatus, Verified, key_id, package_identity, unique_id, verify_bytes};
 pub use value::{Adb, Value, Vector, VectorTag};
 pub use writer::{
