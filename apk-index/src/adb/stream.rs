@@ -445,7 +445,7 @@ enum Decoder<R: BufRead> {
     /// `ADB.` (its 4 bytes, already read, come first) or `ADBc` algorithm 0.
     Plain(io::Chain<io::Cursor<Vec<u8>>, R>),
     Deflate(Inflate<R>),
-    Zstd(Zstd<R>),
+    Zstd(Box<Zstd<R>>),
 }
 
 impl<R: BufRead> Decoder<R> {
@@ -484,7 +484,10 @@ impl<R: BufRead> Decoder<R> {
                         Compression::DeflateWithLevel { level },
                         Decoder::Deflate(Inflate::new(file)),
                     )),
-                    2 => Ok((Compression::Zstd { level }, Decoder::Zstd(Zstd::new(file)?))),
+                    2 => Ok((
+                        Compression::Zstd { level },
+                        Decoder::Zstd(Box::new(Zstd::new(file)?)),
+                    )),
                     other => Err(AdbError::UnknownCompression(other)),
                 }
             }
