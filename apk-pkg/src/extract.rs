@@ -60,7 +60,7 @@ use crate::reader::{
 };
 
 mod adb;
-pub use adb::{AdbExtractSummary, AdbPackage, StagedAdbPackage};
+pub use adb::{AdbExtractSummary, AdbPackage, AdbPackageReader, StagedAdbPackage};
 
 /// The copy buffer size.
 const COPY_BUFFER: usize = 128 << 10;
@@ -374,34 +374,15 @@ impl Extractor {
                 Err(e) => return Err(ExtractError::Untrusted(e)),
             }
         }
-        let root = rustix::fs::open(
-            dest,
-            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-            Mode::empty(),
-        )
-        .map_err(|e| ExtractError::Destination {
-            path: dest.to_owned(),
-            source: e.into(),
-        })?;
         reader.set_limits(self.limits);
         // From here on, dropping `run` (on error or panic) removes the temporary files.
-        let mut run = Run {
-            opts: self,
+        let mut run = Run::new(
+            self,
+            dest,
             refuse_existing,
-            stage: Stage {
-                dest: dest.to_owned(),
-                preserve_owner: self.preserve_owner,
-                walker: Walker { root, cache: None },
-                entries: Vec::new(),
-                pending: Vec::new(),
-                dirs: Vec::new(),
-                directories: 0,
-            },
-            pkgname: reader.info().name.clone(),
-            seen: HashMap::new(),
-            buf: vec![0; COPY_BUFFER],
-            hashes: RecordedHash::Sha1,
-        };
+            reader.info().name.clone(),
+            RecordedHash::Sha1,
+        )?;
         while let Some(mut entry) = reader.next_entry()? {
             run.stage_entry(&mut entry)?;
         }
@@ -729,6 +710,9 @@ struct DirAttrs {
 struct Walker {
     root: OwnedFd,
     cache: Option<(PathBuf, OwnedFd)>,
+    /// Directories this staging created, in order: removed again (when empty) if it is
+    /// abandoned before anything is placed.
+    created: Vec<PathBuf>,
 }
 
 impl Walker {
@@ -773,7 +757,8 @@ impl Walker {
                     {
                         match rustix::fs::mkdirat(&fd, name.as_os_str(), Mode::from_raw_mode(0o755))
                         {
-                            Ok(()) | Err(Errno::EXIST) => {}
+                            Ok(()) => self.created.push(done.clone()),
+                            Err(Errno::EXIST) => {}
                             Err(e) => return Err(io_err(dest, &done, e)),
                         }
                         open_dir_at(&fd, &name, &done, dest)?
@@ -919,6 +904,8 @@ impl Stage {
             ..Counts::default()
         };
         let empty = HashMap::new();
+        // From the first rename on, the directories are the package's to keep.
+        self.walker.created.clear();
         for (i, placement) in placements.into_iter().enumerate() {
             let Some(p) = self.pending.get(i) else {
                 break;
@@ -958,7 +945,8 @@ impl Stage {
         Ok(counts)
     }
 
-    /// Removes temporary files not yet placed (best effort).
+    /// Removes temporary files not yet placed, then the directories staging created if
+    /// nothing was placed (best effort: a directory that is not empty stays).
     fn cleanup(&mut self) {
         let pending = std::mem::take(&mut self.pending);
         let empty = HashMap::new();
@@ -967,6 +955,16 @@ impl Stage {
                 let _ = rustix::fs::unlinkat(fd, p.tmp.as_os_str(), AtFlags::empty());
             }
         }
+        let created = std::mem::take(&mut self.walker.created);
+        for path in created.iter().rev() {
+            let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+                continue;
+            };
+            if let Ok(fd) = self.walker.dir(parent, &empty, &self.dest, false) {
+                let _ = rustix::fs::unlinkat(fd, name, AtFlags::REMOVEDIR);
+            }
+        }
+        self.walker.cache = None;
     }
 
     /// Directory owners, modes, xattrs and mtimes, deepest first.
@@ -1077,7 +1075,7 @@ trait EntrySource {
     /// A SHA-1-sized checksum the contents were already checked against (then staging does
     /// not hash them again), or anything else.
     fn checksum(&self) -> Option<Checksum>;
-    fn read_content(&mut self, buf: &mut [u8]) -> Result<usize, ReadPackageError>;
+    fn read_content(&mut self, buf: &mut [u8]) -> Result<usize, ExtractError>;
 }
 
 impl<R: BufRead> EntrySource for DataEntry<'_, R> {
@@ -1105,12 +1103,52 @@ impl<R: BufRead> EntrySource for DataEntry<'_, R> {
     fn checksum(&self) -> Option<Checksum> {
         DataEntry::checksum(self)
     }
-    fn read_content(&mut self, buf: &mut [u8]) -> Result<usize, ReadPackageError> {
-        DataEntry::read_content(self, buf)
+    fn read_content(&mut self, buf: &mut [u8]) -> Result<usize, ExtractError> {
+        Ok(DataEntry::read_content(self, buf)?)
     }
 }
 
-impl Run<'_> {
+impl<'a> Run<'a> {
+    /// Starts staging package `pkgname` into `dest` (an existing directory).
+    fn new(
+        opts: &'a Extractor,
+        dest: &Path,
+        refuse_existing: bool,
+        pkgname: String,
+        hashes: RecordedHash,
+    ) -> Result<Run<'a>, ExtractError> {
+        let root = rustix::fs::open(
+            dest,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| ExtractError::Destination {
+            path: dest.to_owned(),
+            source: e.into(),
+        })?;
+        Ok(Run {
+            opts,
+            refuse_existing,
+            stage: Stage {
+                dest: dest.to_owned(),
+                preserve_owner: opts.preserve_owner,
+                walker: Walker {
+                    root,
+                    cache: None,
+                    created: Vec::new(),
+                },
+                entries: Vec::new(),
+                pending: Vec::new(),
+                dirs: Vec::new(),
+                directories: 0,
+            },
+            pkgname,
+            seen: HashMap::new(),
+            buf: vec![0; COPY_BUFFER],
+            hashes,
+        })
+    }
+
     fn temp_name(&self, path: &Path) -> OsString {
         let mut h = Sha256::new();
         h.update(self.pkgname.as_bytes());
@@ -1423,7 +1461,7 @@ impl Run<'_> {
         let dest = stage.dest.as_path();
         let dirfd = stage.walker.dir(parent, &self.seen, dest, true)?;
         match rustix::fs::mkdirat(dirfd, name, Mode::from_raw_mode(0o700)) {
-            Ok(()) => {}
+            Ok(()) => stage.walker.created.push(path.to_owned()),
             Err(Errno::EXIST) => match rustix::fs::statat(dirfd, name, AtFlags::SYMLINK_NOFOLLOW) {
                 Ok(st) => match FileType::from_raw_mode(st.st_mode) {
                     FileType::Directory => {}

@@ -6,7 +6,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use apk_index::KeySet;
-use apk_pkg::{AdbPackage, ExtractError, Extractor, Placement, ScriptKind};
+use apk_pkg::{AdbPackage, AdbPackageReader, ExtractError, Extractor, Placement, ScriptKind};
 use sha2::{Digest, Sha256};
 
 fn apk3() -> Option<PathBuf> {
@@ -104,13 +104,116 @@ fn hello3_extracts_exactly_as_apk_tools_does() {
     extractor().extract_adb(&data, dest.path()).unwrap();
     assert_eq!(listing(dest.path()), expected);
 
-    // Changed contents: refused before anything is written.
+    // Changed contents: refused, and nothing is left (not even the directories staging made).
     let mut data = std::fs::read(dir.join("variants/hello3-uncompressed.apk")).unwrap();
     let last = data.len() - 100;
     data[last] ^= 1;
     let dest = tempfile::tempdir().unwrap();
-    assert!(extractor().extract_adb(&data, dest.path()).is_err());
+    let err = extractor().extract_adb(&data, dest.path()).unwrap_err();
+    assert!(format!("{:?}", err).contains("HashMismatch"), "{err:?}");
     assert_eq!(listing(dest.path()), "");
+}
+
+/// The three apk-tools 3 packages read as they stream, one byte at a time from the source,
+/// through `AdbPackageReader` and `stage_adb_reader` (what installing does).
+#[test]
+fn hello3_streams_from_a_reader_as_it_extracts_from_memory() {
+    let Some(dir) = apk3() else { return };
+    let mut keys = KeySet::new();
+    keys.add_pem(
+        "test.pub",
+        &std::fs::read(dir.join("keys/test@example-1.rsa.pub")).unwrap(),
+    )
+    .unwrap();
+    let expected =
+        std::fs::read_to_string(dir.join("expected/hello3-extract-listing.txt")).unwrap();
+    for f in [
+        "x86_64/hello3-1.0-r0.apk",
+        "variants/hello3-zstd.apk",
+        "variants/hello3-uncompressed.apk",
+    ] {
+        let data = std::fs::read(dir.join(f)).unwrap();
+        let whole = AdbPackage::new(data.clone()).unwrap();
+        let source =
+            std::io::BufReader::with_capacity(1, std::fs::File::open(dir.join(f)).unwrap());
+        let mut reader = AdbPackageReader::new(source)
+            .unwrap()
+            .with_file_size(data.len() as u64);
+        let streamed = reader.package();
+        assert_eq!(streamed.info(), whole.info(), "{f}");
+        assert_eq!(streamed.scripts(), whole.scripts(), "{f}");
+        assert_eq!(streamed.identity(), whole.identity(), "{f}");
+        assert_eq!(
+            streamed.signature_key_ids(),
+            whole.signature_key_ids(),
+            "{f}"
+        );
+        assert_eq!(streamed.compression(), whole.compression(), "{f}");
+        streamed.verify(&keys).unwrap();
+
+        let dest = tempfile::tempdir().unwrap();
+        let mut e = extractor();
+        e.trusted_keys(Some(keys.clone()));
+        let staged = e.stage_adb_reader(&mut reader, dest.path()).unwrap();
+        let in_memory = tempfile::tempdir().unwrap();
+        let staged_whole = e.stage_adb(&whole, in_memory.path()).unwrap();
+        assert_eq!(
+            format!("{:?}", staged.entries()),
+            format!("{:?}", staged_whole.entries()),
+            "{f}"
+        );
+        assert_eq!(staged.identity(), whole.identity(), "{f}");
+        // The data is read once.
+        assert!(e.stage_adb_reader(&mut reader, dest.path()).is_err());
+        staged.commit(|_| Placement::Install).unwrap();
+        assert_eq!(listing(dest.path()), expected, "{f}");
+    }
+}
+
+#[test]
+fn streamed_and_in_memory_extraction_agree_on_damaged_packages() {
+    let pkg = package(&[
+        (None, vec![]),
+        (
+            Some("a"),
+            vec![
+                ("f", Spec::Data(b"hello")),
+                ("g", Spec::Data(b"0123456789abcdef")),
+                ("l", Spec::Symlink("f")),
+            ],
+        ),
+        (Some("a/b"), vec![("h", Spec::HardLink("a/f"))]),
+    ]);
+    let reference = tempfile::tempdir().unwrap();
+    extractor().extract_adb(&pkg, reference.path()).unwrap();
+    let good = listing(reference.path());
+    let mut state = 0x9e37_79b9u32;
+    for round in 0..600 {
+        let mut d = pkg.clone();
+        if round > 0 {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            let pos = state as usize % d.len();
+            d[pos] ^= 1 << (state % 8);
+        }
+        let memory = tempfile::tempdir().unwrap();
+        let streamed = tempfile::tempdir().unwrap();
+        let a = extractor().extract_adb(&d, memory.path());
+        let source = std::io::BufReader::with_capacity(3, &d[..]);
+        let b = extractor().extract_adb_from(source, streamed.path());
+        assert_eq!(a.is_ok(), b.is_ok(), "round {round}: {a:?} / {b:?}");
+        let (la, lb) = (listing(memory.path()), listing(streamed.path()));
+        assert_eq!(la, lb, "round {round}");
+        // A refused package leaves nothing at all. (A damaged name in this unsigned package
+        // can make another valid package, which both extract alike.)
+        if round == 0 {
+            assert_eq!(la, good);
+        }
+        if a.is_err() {
+            assert_eq!(la, "", "round {round}: {a:?}");
+        }
+    }
 }
 
 #[test]

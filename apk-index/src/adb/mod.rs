@@ -69,7 +69,8 @@ pub use container::{
 pub use dump::{dump, dump_bytes};
 pub use error::{AdbError, BlockErrorKind, DataErrorKind, ValueErrorKind};
 pub use model::{
-    Acl, AdbDependency, Directory, FileEntry, FileTarget, IndexFile, Package, PkgInfo, Scripts,
+    Acl, AdbDependency, ContentCheck, Directory, FileEntry, FileTarget, IndexFile, Package,
+    PkgInfo, Scripts,
 };
 pub use schema::SchemaId;
 pub use stream::{BlockReader, DataHeader};

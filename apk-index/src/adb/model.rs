@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256, Sha512};
 use super::container::{AdbFile, DataBlock, ReadOptions, decompress};
 use super::error::{AdbError, DataErrorKind};
 use super::schema::{self, SchemaId};
+use super::stream::DataHeader;
 use super::trust::unique_id;
 use super::value::{Adb, Value, Vector, expect_blob, expect_vector};
 use crate::checksum::{Checksum, ChecksumForm};
@@ -1030,43 +1031,152 @@ pub(crate) fn check_data_block(
     file: &FileEntry<'_>,
     block: &DataBlock<'_>,
 ) -> Result<(), AdbError> {
-    let fail = |kind| AdbError::Data {
+    let header = DataHeader {
+        path_index: block.path_index,
+        file_index: block.file_index,
+        size: block.contents.len() as u64,
         offset: block.offset,
-        kind,
     };
-    if block.path_index != dir.slot || block.file_index != file.slot {
-        return Err(fail(DataErrorKind::OutOfOrder {
-            path: dir.file_path(file),
-            path_index: dir.slot,
-            file_index: file.slot,
-            found_path: block.path_index,
-            found_file: block.file_index,
-        }));
-    }
-    if block.contents.len() as u64 != file.size {
-        return Err(fail(DataErrorKind::SizeMismatch {
-            path: dir.file_path(file),
-            expected: file.size,
-            found: block.contents.len() as u64,
-        }));
-    }
-    let hash = file.hash.unwrap_or_default();
-    let good = match hash.len() {
-        32 => Sha256::digest(block.contents).as_slice() == hash,
-        64 => Sha512::digest(block.contents).as_slice() == hash,
-        20 => Sha1::digest(block.contents).as_slice() == hash,
-        _ => {
-            return Err(fail(DataErrorKind::NoHash {
+    header.check_for(dir, file)?;
+    let mut check = ContentCheck::new(dir, file, block.offset)?;
+    check.update(block.contents);
+    check.finish()
+}
+
+impl DataHeader {
+    /// Checks that this DATA block is the one `file` (in `dir`) needs: its indexes and its
+    /// size (spec section 6). The contents are checked with [`ContentCheck`].
+    ///
+    /// ```
+    /// use apk_index::adb::{self, AdbFile, BlockReader, Package};
+    /// let stream = adb::tests_support::tiny_package();
+    /// let file = AdbFile::parse(&stream)?;
+    /// let package = Package::from_file(&file)?;
+    /// let (dir, entry) = package.data_files().next().expect("one file with data");
+    /// let mut reader = BlockReader::open(&stream[..], &adb::ReadOptions::default())?;
+    /// reader.next_data()?.expect("its block").check_for(dir, entry)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn check_for(&self, dir: &Directory<'_>, file: &FileEntry<'_>) -> Result<(), AdbError> {
+        let fail = |kind| AdbError::Data {
+            offset: self.offset,
+            kind,
+        };
+        if self.path_index != dir.slot || self.file_index != file.slot {
+            return Err(fail(DataErrorKind::OutOfOrder {
                 path: dir.file_path(file),
+                path_index: dir.slot,
+                file_index: file.slot,
+                found_path: self.path_index,
+                found_file: self.file_index,
             }));
         }
-    };
-    if !good {
-        return Err(fail(DataErrorKind::HashMismatch {
-            path: dir.file_path(file),
-        }));
+        if self.size != file.size {
+            return Err(fail(DataErrorKind::SizeMismatch {
+                path: dir.file_path(file),
+                expected: file.size,
+                found: self.size,
+            }));
+        }
+        Ok(())
     }
-    Ok(())
+}
+
+/// A running check of one file's contents against its `hash` (SHA-256, SHA-512 or SHA-1,
+/// by the hash's length), for contents read a piece at a time.
+///
+/// ```
+/// use apk_index::adb::{self, AdbError, AdbFile, ContentCheck, Package};
+/// let stream = adb::tests_support::tiny_package();
+/// let package = Package::from_file(&AdbFile::parse(&stream)?)?;
+/// let (dir, file) = package.data_files().next().expect("one file with data");
+/// let mut check = ContentCheck::new(dir, file, 0)?;
+/// check.update(b"h");
+/// check.update(b"i");
+/// check.finish()?;
+/// let mut wrong = ContentCheck::new(dir, file, 0)?;
+/// wrong.update(b"ho");
+/// assert!(matches!(wrong.finish(), Err(AdbError::Data { .. })));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct ContentCheck {
+    digest: ContentDigest,
+    expected: Vec<u8>,
+    path: String,
+    offset: u64,
+}
+
+impl fmt::Debug for ContentCheck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ContentCheck")
+            .field("path", &self.path)
+            .field("offset", &self.offset)
+            .finish_non_exhaustive()
+    }
+}
+
+enum ContentDigest {
+    Sha1(Sha1),
+    Sha256(Sha256),
+    Sha512(Sha512),
+}
+
+impl ContentCheck {
+    /// Starts checking the contents of `file` (in `dir`), whose DATA block is at `offset`;
+    /// fails when the file has no hash of a known length.
+    pub fn new(
+        dir: &Directory<'_>,
+        file: &FileEntry<'_>,
+        offset: u64,
+    ) -> Result<ContentCheck, AdbError> {
+        let hash = file.hash.unwrap_or_default();
+        let digest = match hash.len() {
+            32 => ContentDigest::Sha256(Sha256::new()),
+            64 => ContentDigest::Sha512(Sha512::new()),
+            20 => ContentDigest::Sha1(Sha1::new()),
+            _ => {
+                return Err(AdbError::Data {
+                    offset,
+                    kind: DataErrorKind::NoHash {
+                        path: dir.file_path(file),
+                    },
+                });
+            }
+        };
+        Ok(ContentCheck {
+            digest,
+            expected: hash.to_vec(),
+            path: dir.file_path(file),
+            offset,
+        })
+    }
+
+    /// Takes the next piece of the contents.
+    pub fn update(&mut self, bytes: &[u8]) {
+        match &mut self.digest {
+            ContentDigest::Sha1(h) => h.update(bytes),
+            ContentDigest::Sha256(h) => h.update(bytes),
+            ContentDigest::Sha512(h) => h.update(bytes),
+        }
+    }
+
+    /// Compares the digest of everything given with the file's hash (apk's "file integrity
+    /// error" when they differ).
+    pub fn finish(self) -> Result<(), AdbError> {
+        let good = match self.digest {
+            ContentDigest::Sha1(h) => h.finalize().as_slice() == self.expected,
+            ContentDigest::Sha256(h) => h.finalize().as_slice() == self.expected,
+            ContentDigest::Sha512(h) => h.finalize().as_slice() == self.expected,
+        };
+        if good {
+            Ok(())
+        } else {
+            Err(AdbError::Data {
+                offset: self.offset,
+                kind: DataErrorKind::HashMismatch { path: self.path },
+            })
+        }
+    }
 }
 
 fn read_dir<'a>(

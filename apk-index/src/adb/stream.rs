@@ -197,6 +197,19 @@ impl<R: BufRead> BlockReader<R> {
         &self.head
     }
 
+    /// Where the next unread byte of the inner stream is (after the wrapper is removed).
+    ///
+    /// ```
+    /// use apk_index::adb::{self, BlockReader};
+    /// let stream = adb::tests_support::tiny_index();
+    /// let reader = BlockReader::open(&stream[..], &adb::ReadOptions::default())?;
+    /// assert_eq!(reader.offset(), stream.len() as u64);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
     /// Takes the [`head`](Self::head) out of the reader (leaving it empty), without copying.
     ///
     /// ```

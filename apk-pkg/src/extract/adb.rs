@@ -1,26 +1,29 @@
 //! Extracting apk v3 (ADB) packages, with the same rules as v2 ones.
 //!
-//! The package is read whole from memory and checked before anything is written: the block
-//! structure, the signature (with [`Extractor::trusted_keys`]), and every DATA block against
-//! its file's size and SHA-256 ([`Package::check_data`]). Then each directory and file entry
-//! goes through the same staging as a v2 tar entry: paths validated like tar paths, parents
-//! opened without following links, everything but directories under a temporary name,
-//! renamed into place only when the whole package is staged.
+//! The package streams ([`adb::BlockReader`]): its metadata (the ADB and SIG blocks) is read
+//! and the signature checked (with [`Extractor::trusted_keys`]) before anything is written;
+//! then each directory and file entry goes through the same staging as a v2 tar entry (paths
+//! validated like tar paths, parents opened without following links, everything but
+//! directories under a temporary name), each file's DATA block checked as it is written
+//! (order, size, hash: [`adb::DataHeader::check_for`], [`adb::ContentCheck`]), and nothing is
+//! renamed into place before the whole package is staged and checked. Memory use does not
+//! depend on the size of the files.
 
 use std::borrow::Cow;
 use std::ffi::OsStr;
 use std::fmt;
+use std::io::BufRead;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use apk_index::adb::{
-    self, AdbError, AdbFile, Compression, FileEntry, FileTarget, Package, SchemaId,
+    self, AdbError, AdbFile, BlockReader, Compression, ContentCheck, FileEntry, FileTarget,
+    Package, SchemaId,
 };
 use apk_index::{Checksum, ChecksumForm, KeySet, PackageInfo};
 
 use super::{
-    COPY_BUFFER, EntrySource, ExtractError, Extractor, HashMap, Mode, OFlags, Placement,
-    RecordedHash, Run, Stage, StagedEntry, Walker,
+    EntrySource, ExtractError, Extractor, HashMap, Placement, RecordedHash, Run, Stage, StagedEntry,
 };
 use crate::ScriptKind;
 use crate::reader::{EntryKind, ReadPackageError, Xattr, validate_path};
@@ -55,7 +58,7 @@ pub struct AdbExtractSummary {
 }
 
 /// One v3 entry, ready for staging.
-struct AdbEntry<'d> {
+struct AdbEntry<'b, R: BufRead> {
     path: PathBuf,
     kind: EntryKind,
     mode: u32,
@@ -64,11 +67,18 @@ struct AdbEntry<'d> {
     mtime: u64,
     checksum: Option<Checksum>,
     xattrs: Vec<Xattr>,
-    /// What is left of the contents (regular files).
-    content: &'d [u8],
+    /// The contents of a regular file that has a DATA block, checked as they are read.
+    content: Option<Content<'b, R>>,
 }
 
-impl EntrySource for AdbEntry<'_> {
+/// A file's DATA block being read.
+struct Content<'b, R: BufRead> {
+    blocks: &'b mut BlockReader<R>,
+    /// `None` once the contents were read to the end and found good.
+    check: Option<ContentCheck>,
+}
+
+impl<R: BufRead> EntrySource for AdbEntry<'_, R> {
     fn path(&self) -> &Path {
         &self.path
     }
@@ -93,13 +103,19 @@ impl EntrySource for AdbEntry<'_> {
     fn checksum(&self) -> Option<Checksum> {
         self.checksum
     }
-    fn read_content(&mut self, buf: &mut [u8]) -> Result<usize, ReadPackageError> {
-        let n = buf.len().min(self.content.len());
-        let (now, rest) = self.content.split_at(n);
-        if let Some(dst) = buf.get_mut(..n) {
-            dst.copy_from_slice(now);
+    fn read_content(&mut self, buf: &mut [u8]) -> Result<usize, ExtractError> {
+        let Some(content) = &mut self.content else {
+            return Ok(0);
+        };
+        let n = content.blocks.read_data(buf)?;
+        match (n, content.check.take()) {
+            (0, Some(check)) => check.finish()?,
+            (_, Some(mut check)) => {
+                check.update(buf.get(..n).unwrap_or_default());
+                content.check = Some(check);
+            }
+            (_, None) => {}
         }
-        self.content = rest;
         Ok(n)
     }
 }
@@ -277,6 +293,15 @@ impl AdbPackage {
             Cow::Owned(v) => Some(v),
         };
         let stream = inflated.unwrap_or(data);
+        AdbPackage::from_stream(stream, file_size, compression)
+    }
+
+    /// Parses an inner stream (whole, or only its head: the ADB and SIG blocks).
+    fn from_stream(
+        stream: Vec<u8>,
+        file_size: u64,
+        compression: Compression,
+    ) -> Result<AdbPackage, AdbError> {
         let file = AdbFile::parse_schema(&stream, SchemaId::PACKAGE)?;
         let package = Package::from_file(&file)?;
         let mut info = package.to_package_info()?;
@@ -401,6 +426,91 @@ impl AdbPackage {
     }
 }
 
+/// A v3 (ADB) package read from a stream: its metadata is read and parsed at once
+/// ([`package`](Self::package)), its DATA blocks only when it is staged
+/// ([`Extractor::stage_adb_reader`]), one file at a time. What installing a package of any
+/// size needs: memory holds the metadata, never the contents.
+///
+/// ```
+/// use apk_pkg::{AdbPackageReader, Extractor};
+///
+/// let file = apk_index::adb::tests_support::tiny_package();
+/// let mut reader = AdbPackageReader::new(&file[..])?;
+/// assert_eq!(reader.package().info().name, "tiny");
+///
+/// let dest = tempfile::tempdir()?;
+/// let staged = Extractor::new().preserve_owner(false).stage_adb_reader(&mut reader, dest.path())?;
+/// staged.commit(|_| apk_pkg::Placement::Install)?;
+/// assert_eq!(std::fs::read(dest.path().join("f"))?, b"hi");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct AdbPackageReader<R: BufRead> {
+    package: AdbPackage,
+    blocks: BlockReader<R>,
+    /// Whether staging has begun reading the DATA blocks.
+    consumed: bool,
+}
+
+impl<R: BufRead> fmt::Debug for AdbPackageReader<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AdbPackageReader")
+            .field("package", &self.package)
+            .field("consumed", &self.consumed)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The most metadata (ADB and SIG blocks) a streamed v3 package may have.
+const MAX_HEAD: u64 = 1 << 28;
+
+impl<R: BufRead> AdbPackageReader<R> {
+    /// Reads the metadata of the v3 package `file` (any compression wrapper): the ADB block,
+    /// checked against the schema and carried into [`AdbPackage::info`], and the SIG blocks.
+    /// The reader is left at the first DATA block.
+    ///
+    /// ```
+    /// use apk_index::adb::AdbError;
+    /// let err = apk_pkg::AdbPackageReader::new(&b"ADB.indx"[..]).unwrap_err();
+    /// assert!(matches!(err, AdbError::Block { .. }));
+    /// ```
+    pub fn new(file: R) -> Result<AdbPackageReader<R>, AdbError> {
+        let mut blocks = BlockReader::open(file, &adb::ReadOptions { max_size: MAX_HEAD })?;
+        let head = blocks.take_head();
+        let package = AdbPackage::from_stream(head, 0, blocks.compression())?;
+        Ok(AdbPackageReader {
+            package,
+            blocks,
+            consumed: false,
+        })
+    }
+
+    /// Tells the size of the package file (known to the caller, not to a stream), which
+    /// [`AdbPackage::file_size`] reports and [`AdbPackage::info`] takes as its `size` when
+    /// the package does not record one.
+    ///
+    /// ```
+    /// let file = apk_index::adb::tests_support::tiny_package();
+    /// let reader = apk_pkg::AdbPackageReader::new(&file[..])?.with_file_size(file.len() as u64);
+    /// assert_eq!(reader.package().file_size(), file.len() as u64);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_file_size(mut self, size: u64) -> AdbPackageReader<R> {
+        if self.package.info.size == self.package.file_size {
+            self.package.info.size = size;
+        }
+        self.package.file_size = size;
+        self
+    }
+
+    /// The package as far as it has been read: metadata, scripts, identity and signatures.
+    /// Its [`stream`](AdbPackage::stream) holds no DATA blocks, so its
+    /// [`check`](AdbPackage::check) and [`Extractor::stage_adb`] find the files' data missing:
+    /// stage it with [`Extractor::stage_adb_reader`], which checks each block as it comes.
+    pub fn package(&self) -> &AdbPackage {
+        &self.package
+    }
+}
+
 /// A v3 package whose contents have been checked and written under temporary names; returned
 /// by [`Extractor::stage_adb`]. The v3 counterpart of [`StagedPackage`](super::StagedPackage):
 /// [`commit`](Self::commit) puts each entry where the caller says,
@@ -480,18 +590,8 @@ impl StagedAdbPackage {
 
 impl Extractor {
     /// Extracts a v3 (ADB) package held in memory (`data`: the file as stored, any
-    /// compression) into `dest`, an existing directory.
-    ///
-    /// Everything is checked before anything is written: the block structure, the signature
-    /// with [`trusted_keys`](Self::trusted_keys) (v3 keys are matched by key id), and every
-    /// DATA block against its file (order, size, SHA-256). The file tree is then written with
-    /// the same rules as [`extract`](Self::extract): validated paths, no link followed,
-    /// temporary names renamed into place at the end, hard links only to earlier files,
-    /// devices only with [`allow_devices`](Self::allow_devices), the entry and size limits.
-    /// The nameless root directory entry creates nothing. Owners are names in v3: `root` is
-    /// 0, others are looked up in `/etc/passwd` and `/etc/group` (or below
-    /// [`owner_names_from`](Self::owner_names_from); unknown: 65534). Directories get the
-    /// current time (v3 stores no directory times).
+    /// compression) into `dest`, an existing directory; see
+    /// [`extract_adb_from`](Self::extract_adb_from), which this is for a file in memory.
     ///
     /// ```
     /// let stream = apk_index::adb::tests_support::tiny_package();
@@ -502,8 +602,46 @@ impl Extractor {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn extract_adb(&self, data: &[u8], dest: &Path) -> Result<AdbExtractSummary, ExtractError> {
-        let stream = adb::decompress(data, &self.adb_read_options())?;
-        let (stage, identity, verified_by) = self.stage_stream(&stream, dest, !self.overwrite)?;
+        self.extract_adb_from(data, dest)
+    }
+
+    /// Extracts a v3 (ADB) package read from `file` (any compression, decompressed as it
+    /// streams) into `dest`, an existing directory.
+    ///
+    /// The metadata is read first and the signature checked with
+    /// [`trusted_keys`](Self::trusted_keys) (v3 keys are matched by key id); then the file
+    /// tree is written with the same rules as [`extract`](Self::extract): validated paths, no
+    /// link followed, temporary names renamed into place only once every DATA block has been
+    /// checked against its file (order, size, SHA-256), hard links only to earlier files,
+    /// devices only with [`allow_devices`](Self::allow_devices), the entry and size limits.
+    /// On any error no file is left at a final or temporary name (directories created on
+    /// the way stay). The nameless root directory entry creates nothing. Owners are names in
+    /// v3: `root` is 0, others are looked up in `/etc/passwd` and `/etc/group` (or below
+    /// [`owner_names_from`](Self::owner_names_from); unknown: 65534). Directories get the
+    /// current time (v3 stores no directory times). Memory use does not depend on the size of
+    /// the package's files.
+    ///
+    /// ```
+    /// let file = apk_index::adb::tests_support::tiny_package();
+    /// let dest = tempfile::tempdir()?;
+    /// let summary = apk_pkg::Extractor::new()
+    ///     .preserve_owner(false)
+    ///     .extract_adb_from(std::io::BufReader::new(&file[..]), dest.path())?;
+    /// assert_eq!(summary.files, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn extract_adb_from(
+        &self,
+        file: impl BufRead,
+        dest: &Path,
+    ) -> Result<AdbExtractSummary, ExtractError> {
+        let mut reader = AdbPackageReader::new(file)?;
+        let (stage, identity, verified_by) = self.stage_blocks(
+            &reader.package.stream,
+            &mut reader.blocks,
+            dest,
+            !self.overwrite,
+        )?;
         StagedAdbPackage {
             stage,
             identity,
@@ -528,7 +666,14 @@ impl Extractor {
         package: &AdbPackage,
         dest: &Path,
     ) -> Result<StagedAdbPackage, ExtractError> {
-        let (stage, identity, verified_by) = self.stage_stream(&package.stream, dest, false)?;
+        let mut blocks = BlockReader::open(
+            &package.stream[..],
+            &adb::ReadOptions {
+                max_size: package.stream.len() as u64,
+            },
+        )?;
+        let head = blocks.take_head();
+        let (stage, identity, verified_by) = self.stage_blocks(&head, &mut blocks, dest, false)?;
         Ok(StagedAdbPackage {
             stage,
             identity,
@@ -536,28 +681,40 @@ impl Extractor {
         })
     }
 
-    /// How much a v3 package may expand: the data limit plus room for the metadata.
-    fn adb_read_options(&self) -> adb::ReadOptions {
-        adb::ReadOptions {
-            max_size: self.limits.max_data_size.saturating_add(1 << 28),
+    /// [`stage_adb`](Self::stage_adb) for a package being read from a stream: its DATA
+    /// blocks are read (once: a second call fails) and each checked as its file is written.
+    pub fn stage_adb_reader<R: BufRead>(
+        &self,
+        reader: &mut AdbPackageReader<R>,
+        dest: &Path,
+    ) -> Result<StagedAdbPackage, ExtractError> {
+        if std::mem::replace(&mut reader.consumed, true) {
+            return Err(invalid("the package's data was already read".into()));
         }
+        let (stage, identity, verified_by) =
+            self.stage_blocks(&reader.package.stream, &mut reader.blocks, dest, false)?;
+        Ok(StagedAdbPackage {
+            stage,
+            identity,
+            verified_by,
+        })
     }
 
-    /// Checks and stages the inner stream of a v3 package: returns the stage, the identity
-    /// and the verifying key.
-    fn stage_stream(
+    /// Checks and stages a v3 package: `head` is its inner stream up to the DATA blocks,
+    /// which `blocks` hands out. Returns the stage, the identity and the verifying key.
+    fn stage_blocks<R: BufRead>(
         &self,
-        stream: &[u8],
+        head: &[u8],
+        blocks: &mut BlockReader<R>,
         dest: &Path,
         refuse_existing: bool,
     ) -> Result<(Stage, [u8; 32], Option<String>), ExtractError> {
-        let file = AdbFile::parse_schema(stream, SchemaId::PACKAGE)?;
+        let file = AdbFile::parse_schema(head, SchemaId::PACKAGE)?;
         let verified_by = match &self.trusted_keys {
             Some(keys) => Some(file.verify_signature(keys)?.key_name),
             None => None,
         };
         let package = Package::from_file(&file)?;
-        package.check_data(file.data_blocks())?;
         let entry_count: u64 = package.paths.iter().map(|d| 1 + d.files.len() as u64).sum();
         if entry_count > self.limits.max_entries {
             return Err(invalid(format!(
@@ -565,11 +722,9 @@ impl Extractor {
                 self.limits.max_entries
             )));
         }
-        let total: u64 = file
-            .data_blocks()
-            .iter()
-            .map(|b| b.contents.len() as u64)
-            .sum();
+        let total = package
+            .data_files()
+            .fold(0u64, |sum, (_, f)| sum.saturating_add(f.size));
         if total > self.limits.max_data_size {
             return Err(invalid(format!(
                 "{total} bytes of contents is more than the limit of {}",
@@ -577,47 +732,25 @@ impl Extractor {
             )));
         }
 
-        let root = rustix::fs::open(
-            dest,
-            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-            Mode::empty(),
-        )
-        .map_err(|e| ExtractError::Destination {
-            path: dest.to_owned(),
-            source: e.into(),
-        })?;
         // From here on, dropping `run` (on error or panic) removes the temporary files.
-        let mut run = Run {
-            opts: self,
+        let mut run = Run::new(
+            self,
+            dest,
             refuse_existing,
-            stage: Stage {
-                dest: dest.to_owned(),
-                preserve_owner: self.preserve_owner,
-                walker: Walker { root, cache: None },
-                entries: Vec::new(),
-                pending: Vec::new(),
-                dirs: Vec::new(),
-                directories: 0,
-            },
-            pkgname: package.info.name.unwrap_or_default().to_owned(),
-            seen: HashMap::new(),
-            buf: vec![0; COPY_BUFFER],
-            hashes: RecordedHash::Sha256Of160,
-        };
+            package.info.name.unwrap_or_default().to_owned(),
+            RecordedHash::Sha256Of160,
+        )?;
         let owners = Owners::load(&self.names_root);
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        // DATA blocks in order: `check_data` proved they are the files that need data, in
-        // order, so they pair up with those files one to one.
-        let mut data_blocks = file.data_blocks().iter();
         for dir in &package.paths {
             let dir_raw = dir.path().as_bytes();
             let dir_path = if dir_raw.is_empty() {
                 PathBuf::new()
             } else {
                 let path = checked_path(dir_raw)?;
-                let mut entry = AdbEntry {
+                let mut entry = AdbEntry::<R> {
                     path,
                     kind: EntryKind::Directory,
                     mode: dir.acl.mode_or(0o755),
@@ -626,20 +759,42 @@ impl Extractor {
                     mtime: now,
                     checksum: None,
                     xattrs: xattrs(&dir.acl.xattrs, dir_raw)?,
-                    content: &[],
+                    content: None,
                 };
                 run.stage_entry(&mut entry)?;
                 entry.path
             };
             for f in &dir.files {
-                let content = if f.needs_data() {
-                    data_blocks.next().map_or(&[][..], |b| b.contents)
-                } else {
-                    &[]
-                };
-                let mut entry = file_entry(&dir_path, f, content, &owners)?;
+                let mut entry = file_entry(&dir_path, f, &owners)?;
+                if f.needs_data() {
+                    // Each file that needs data takes the next DATA block, which must be its.
+                    let Some(header) = blocks.next_data()? else {
+                        return Err(AdbError::Data {
+                            offset: blocks.offset(),
+                            kind: adb::DataErrorKind::Missing {
+                                path: dir.file_path(f),
+                            },
+                        }
+                        .into());
+                    };
+                    header.check_for(dir, f)?;
+                    entry.content = Some(Content {
+                        check: Some(ContentCheck::new(dir, f, header.offset)?),
+                        blocks: &mut *blocks,
+                    });
+                }
                 run.stage_entry(&mut entry)?;
             }
+        }
+        if let Some(extra) = blocks.next_data()? {
+            return Err(AdbError::Data {
+                offset: extra.offset,
+                kind: adb::DataErrorKind::Unexpected {
+                    path_index: extra.path_index,
+                    file_index: extra.file_index,
+                },
+            }
+            .into());
         }
         let identity = adb::package_identity(&file.adb());
         Ok((run.stage, identity, verified_by))
@@ -647,12 +802,11 @@ impl Extractor {
 }
 
 /// The staging entry of one v3 file entry in directory `dir`.
-fn file_entry<'d>(
+fn file_entry<'b, R: BufRead>(
     dir: &Path,
     f: &FileEntry<'_>,
-    content: &'d [u8],
     owners: &Owners,
-) -> Result<AdbEntry<'d>, ExtractError> {
+) -> Result<AdbEntry<'b, R>, ExtractError> {
     let name = f.name.as_bytes();
     if name.contains(&b'/') {
         return Err(malicious(name, "'/' in a file name"));
@@ -704,6 +858,6 @@ fn file_entry<'d>(
         gid: Owners::id(&owners.groups, f.acl.group),
         mtime: f.mtime.unwrap_or(0),
         xattrs: xattrs(&f.acl.xattrs, &raw)?,
-        content,
+        content: None,
     })
 }
