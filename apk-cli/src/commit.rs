@@ -717,10 +717,14 @@ fn read_local_package(path: &std::path::Path) -> anyhow::Result<PackageInfo> {
         .is_ok()
         && &magic == b"ADB";
     if is_adb {
-        let data = std::fs::read(path)
+        // Only the metadata is read: the files' data streams later, when it is installed.
+        let file = std::fs::File::open(path)
             .with_context(|| format!("{}: cannot read the package", path.display()))?;
-        let package = apk_pkg::AdbPackage::new(data)
-            .with_context(|| format!("{}: not a valid package", path.display()))?;
+        let size = file.metadata().map_or(0, |m| m.len());
+        let reader = apk_pkg::AdbPackageReader::new(std::io::BufReader::new(file))
+            .with_context(|| format!("{}: not a valid package", path.display()))?
+            .with_file_size(size);
+        let package = reader.package();
         let mut info = package.info().clone();
         if info.identity.is_none() {
             info.identity = apk_index::Checksum::from_digest(

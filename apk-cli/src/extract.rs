@@ -12,9 +12,10 @@
 //! are extracted in argument order; the first failure stops the command (exit 1).
 //! With `-v`, one line per package: `PKG: N files, M directories, K symlinks`.
 //!
-//! v3 packages (files starting with `ADB`) are read whole into memory and checked completely
-//! (signature by key id, every data block against its SHA-256) before anything is written,
-//! then written with the same rules ([`apk_pkg::Extractor::extract_adb`]).
+//! v3 packages (files starting with `ADB`) stream through
+//! [`apk_pkg::Extractor::extract_adb_from`]: the signature (by key id) is checked before
+//! anything is written, each data block against its SHA-256 as its file is written, and
+//! nothing is renamed into place before the whole package has been checked.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -69,11 +70,12 @@ pub fn run(args: Args, global: &Global, out: &mut impl Write) -> anyhow::Result<
         .trusted_keys(keys);
     for pkg in &args.packages {
         let (files, directories, symlinks) = if is_v3(pkg) {
-            let summary = std::fs::read(pkg)
+            let summary = std::fs::File::open(pkg)
                 .map_err(anyhow::Error::from)
-                .and_then(|data| {
+                .and_then(|file| {
+                    let file = std::io::BufReader::with_capacity(128 << 10, file);
                     extractor
-                        .extract_adb(&data, &dest)
+                        .extract_adb_from(file, &dest)
                         .map_err(anyhow::Error::from)
                 })
                 .with_context(|| format!("failed to extract {}", pkg.display()))?;

@@ -7,8 +7,8 @@
 //! With `APK_CORPUS` unset every test is skipped with a note; set but unreadable, they fail.
 //! Besides the byte-for-byte comparison: the same install with scripts run (a `/bin/sh` copied
 //! into the root), a second `add` that changes nothing, a package file given on the command
-//! line (recorded by its own unique id), a tampered repository (refused before anything is
-//! written), and a re-compressed package (the wrapper is not part of the identity).
+//! line (recorded by its own unique id), a tampered repository (refused, leaving nothing
+//! behind), and a re-compressed package (the wrapper is not part of the identity).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -296,7 +296,7 @@ fn the_compression_wrapper_is_not_part_of_the_identity() {
 }
 
 #[test]
-fn a_tampered_package_is_refused_before_anything_is_written() {
+fn a_tampered_package_is_refused_and_leaves_nothing_behind() {
     let Some(corpus) = apk3() else { return };
     let plain = uncompressed_hello3(&corpus);
     // A byte of the ADB payload (in the description): the identity no longer matches the

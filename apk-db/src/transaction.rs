@@ -13,8 +13,9 @@
 //!   `--purge`), remove directories no package owns any more, `post-deinstall`.
 //!
 //! A v3 (ADB) package, known by its `ADB` magic, takes the same path through
-//! [`apk_pkg::AdbPackage`] and [`apk_pkg::Extractor::stage_adb`]: it is read whole, checked
-//! against the full SHA-256 of its index entry before anything is written (a match
+//! [`apk_pkg::AdbPackageReader`] and [`apk_pkg::Extractor::stage_adb_reader`]: it streams
+//! (its metadata in memory, each file's data checked as it is written), its identity is
+//! checked against the full SHA-256 of its index entry before anything is written (a match
 //! authenticates it without a package signature, as in apk-tools 3; a 20-byte or missing
 //! index hash, or a file given on the command line, needs the package's own signature), and
 //! recorded as apk-tools 3 records it: `C:` the first 20 bytes of the identity (for a file
@@ -33,8 +34,8 @@ use std::sync::Arc;
 
 use apk_index::{Acl, Checksum, Dependency, InstalledDir, InstalledFile, PackageInfo};
 use apk_pkg::{
-    AdbPackage, Extractor, PackageReader, Placement, ScriptKind, StagedAdbPackage, StagedEntry,
-    StagedKind, StagedPackage,
+    AdbPackage, AdbPackageReader, Extractor, PackageReader, Placement, ScriptKind,
+    StagedAdbPackage, StagedEntry, StagedKind, StagedPackage,
 };
 use apk_solver::{Change, ChangeKind, Changeset};
 use sha1::{Digest, Sha1};
@@ -527,10 +528,10 @@ struct Prepared {
     from_file: bool,
 }
 
-/// A package file, v2 (read as it streams) or v3 (ADB, read whole).
+/// A package file, v2 or v3 (ADB), read as it streams.
 enum Body {
     V2(Box<PackageReader<PackageStream>>),
-    V3(Box<AdbPackage>),
+    V3(Box<AdbPackageReader<PackageStream>>),
 }
 
 /// A package extracted to temporary names.
@@ -564,9 +565,6 @@ impl Staged {
         }
     }
 }
-
-/// The most a v3 package file may hold, read whole into memory.
-const MAX_ADB_PACKAGE: u64 = 4 << 30;
 
 impl Ctx {
     fn new(db: &Database) -> Ctx {
@@ -616,8 +614,8 @@ impl Ctx {
         }
     }
 
-    /// Open the package and read its control part (a v3 package, recognised by its `ADB`
-    /// magic, is read and parsed whole).
+    /// Open the package and read its control part (for a v3 package, recognised by its `ADB`
+    /// magic, its metadata blocks).
     fn open(&self, located: Located) -> Result<Prepared, CommitError> {
         let (mut info, src, index_hash) = located;
         let package = format!("{}-{}", info.name, info.version);
@@ -632,19 +630,9 @@ impl Ctx {
             .starts_with(b"ADB");
         let from_file = matches!(src, Source::File(_));
         let (body, scripts, triggers, check_signature) = if is_adb {
-            let mut data = Vec::new();
-            (&mut stream)
-                .take(MAX_ADB_PACKAGE + 1)
-                .read_to_end(&mut data)
-                .map_err(|e| pkg_err(&e))?;
-            if data.len() as u64 > MAX_ADB_PACKAGE {
-                return Err(pkg_err(&io::Error::other(format!(
-                    "larger than {MAX_ADB_PACKAGE} bytes"
-                ))));
-            }
-            let adb = AdbPackage::new(data).map_err(|e| pkg_err(&e))?;
-            let meta = adb.info();
-            let scripts = adb.scripts().to_vec();
+            let reader = AdbPackageReader::new(stream).map_err(|e| pkg_err(&e))?;
+            let meta = reader.package().info();
+            let scripts = reader.package().scripts().to_vec();
             let triggers = meta.triggers.clone();
             info.replaces = meta.replaces.clone();
             info.replaces_priority = meta.replaces_priority;
@@ -652,7 +640,12 @@ impl Ctx {
             // (apk-tools 3 needs no package signature then); a 20-byte one does not.
             let vouched = index_hash.as_ref().is_some_and(|h| h.len() == 32);
             let check_signature = from_file || !vouched;
-            (Body::V3(Box::new(adb)), scripts, triggers, check_signature)
+            (
+                Body::V3(Box::new(reader)),
+                scripts,
+                triggers,
+                check_signature,
+            )
         } else {
             let reader = PackageReader::new(stream).map_err(|e| pkg_err(&e))?;
             let scripts: Vec<(ScriptKind, Vec<u8>)> = reader.scripts().to_vec();
@@ -702,11 +695,17 @@ impl Ctx {
                     .stage(reader, &self.root)
                     .map_err(|e| pkg_err(&e))?,
             ),
-            Body::V3(adb) => {
-                check_adb_identity(&package, &p.info, p.index_hash.as_deref(), p.from_file, adb)?;
+            Body::V3(reader) => {
+                check_adb_identity(
+                    &package,
+                    &p.info,
+                    p.index_hash.as_deref(),
+                    p.from_file,
+                    reader.package(),
+                )?;
                 Staged::V3(
                     extractor
-                        .stage_adb(adb, &self.root)
+                        .stage_adb_reader(reader, &self.root)
                         .map_err(|e| pkg_err(&e))?,
                 )
             }
