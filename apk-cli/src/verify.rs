@@ -155,14 +155,15 @@ fn check_file(path: &Path, keys: &KeySet) -> Outcome {
     }
 }
 
-/// Checks a v3 ADB file (package or index) with [`adb::verify_bytes`]: a signature by a
-/// trusted key (matched by key id), and for a package every data block against its hash.
+/// Checks a v3 ADB file (package or index) with [`adb::verify_reader`], as it streams: a
+/// signature by a trusted key (matched by key id), and for a package every data block
+/// against its hash.
 fn check_adb(path: &Path, keys: &KeySet) -> Outcome {
-    let data = match std::fs::read(path) {
-        Ok(data) => data,
+    let file = match std::fs::File::open(path) {
+        Ok(file) => io::BufReader::with_capacity(128 << 10, file),
         Err(err) => return Outcome::Failed(anyhow!(err).context("failed to read the file")),
     };
-    match adb::verify_bytes(&data, keys, &adb::ReadOptions::default()) {
+    match adb::verify_reader(file, keys, &adb::ReadOptions::default()) {
         Ok(verified) => Outcome::Verified {
             key_name: verified.key_name,
         },

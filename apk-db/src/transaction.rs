@@ -604,11 +604,12 @@ impl Ctx {
                     })?;
                     return Ok(Box::new(BufReader::with_capacity(128 << 10, f)));
                 }
-                let bytes = self
+                // No cache: the package streams from the repository into staging.
+                let body = self
                     .fetcher
-                    .fetch_bytes(url)
+                    .open_reader(url)
                     .map_err(|source| CommitError::Fetch { package, source })?;
-                Ok(Box::new(io::Cursor::new(bytes)))
+                Ok(Box::new(BufReader::with_capacity(128 << 10, body)))
             }
             Source::Virtual => Ok(Box::new(io::Cursor::new(Vec::new()))),
         }

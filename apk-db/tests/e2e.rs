@@ -1332,8 +1332,9 @@ fn hex8(bytes: &[u8]) -> String {
     bytes[..4].iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The same install over HTTP through the package cache (`etc/apk/cache`), then again with
-/// the server gone: the index and the package come from the cache.
+/// An install over HTTP without a cache (the packages stream into the root), the same through
+/// the package cache (`etc/apk/cache`), then again with the server gone: the index and the
+/// package come from the cache.
 #[test]
 fn http_repository_and_cache() {
     let tmp = tempfile::tempdir().unwrap();
@@ -1354,6 +1355,21 @@ fn http_repository_and_cache() {
     repo.add(b);
     let mut server = Server::start(served);
     let url = format!("http://{}/repo", server.addr);
+
+    // Without a cache the packages stream from the server straight into the root.
+    let streamed = Root::new(tempfile::tempdir().unwrap(), std::slice::from_ref(&url));
+    let out = apk(&streamed.path, "--no-cache add netpkg");
+    out.ok();
+    assert_eq!(
+        streamed.installed_names(),
+        ["netlib-2.0-r0", "netpkg-1.0-r0"],
+        "{}",
+        out.text()
+    );
+    assert_eq!(streamed.read("etc/netpkg.conf"), "net=1\n");
+    check_root(&streamed, &[], &[]);
+    assert!(!streamed.file(layout::CACHE_LINK).exists());
+
     let root = Root::new(tmp, std::slice::from_ref(&url));
     fs::create_dir_all(root.file(layout::CACHE_LINK)).unwrap();
 

@@ -6,7 +6,7 @@ use std::io::BufReader;
 
 use apk_index::{Checksum, ChecksumForm, Dependency, PackageInfo};
 use apk_pkg::{
-    AdbPackage, ExtractError, Extractor, PackageReader, PackageSummary, VerifyPackageError,
+    AdbPackageReader, ExtractError, Extractor, PackageReader, PackageSummary, VerifyPackageError,
 };
 
 use crate::dependency::dependency_text;
@@ -68,9 +68,10 @@ impl Castable for apk_package_file {
 enum Body {
     /// A v2 package, read as it streams.
     V2(Box<PackageReader<BufReader<File>>>),
-    /// A v3 package, read whole, with the hex key ids of its signatures.
+    /// A v3 package, read as it streams (its metadata up front), with the hex key ids of its
+    /// signatures.
     V3 {
-        package: Box<AdbPackage>,
+        reader: Box<AdbPackageReader<BufReader<File>>>,
         key_ids: Vec<String>,
     },
 }
@@ -82,8 +83,8 @@ impl PackageFileHandle {
         match (&self.summary, &self.body) {
             (Some(summary), _) => Some(summary.identity()),
             (None, Body::V2(reader)) => reader.identity(),
-            (None, Body::V3 { package, .. }) => {
-                Checksum::from_digest(&package.identity()[..20], ChecksumForm::Q1)
+            (None, Body::V3 { reader, .. }) => {
+                Checksum::from_digest(&reader.package().identity()[..20], ChecksumForm::Q1)
             }
         }
     }
@@ -99,15 +100,19 @@ pub(crate) fn is_adb_file(path: &std::path::Path) -> bool {
         && &magic == b"ADB"
 }
 
-/// Reads and opens a v3 package file.
-fn open_adb(path: &std::path::Path) -> Result<AdbPackage, Error> {
-    let data = std::fs::read(path).map_err(|source| {
+/// Opens a v3 package file and reads its metadata.
+fn open_adb(path: &std::path::Path) -> Result<AdbPackageReader<BufReader<File>>, Error> {
+    let open_error = |source| {
         Error::ReadPackage(apk_pkg::ReadPackageError::Open {
             path: path.to_owned(),
             source,
         })
-    })?;
-    AdbPackage::new(data).map_err(Error::AdbPackage)
+    };
+    let file = File::open(path).map_err(open_error)?;
+    let size = file.metadata().map_err(open_error)?.len();
+    let reader = AdbPackageReader::new(BufReader::with_capacity(128 << 10, file))
+        .map_err(Error::AdbPackage)?;
+    Ok(reader.with_file_size(size))
 }
 
 /// What `apk_package_file_extract` did.
@@ -194,15 +199,16 @@ impl apk_package_file {
             let path = try_ok!(path_from_bytes(try_cstr_bytes!(path), "path"));
             let pkg_out = try_out!(pkg_out);
             let handle = if is_adb_file(path) {
-                let package = try_ok!(open_adb(path));
-                let key_ids = package
+                let reader = try_ok!(open_adb(path));
+                let key_ids = reader
+                    .package()
                     .signature_key_ids()
                     .iter()
                     .map(|id| id.iter().map(|b| format!("{b:02x}")).collect())
                     .collect();
                 PackageFileHandle {
-                    info: package.info().clone(),
-                    body: Body::V3 { package: Box::new(package), key_ids },
+                    info: reader.package().info().clone(),
+                    body: Body::V3 { reader: Box::new(reader), key_ids },
                     consumed: false,
                     summary: None,
                 }
@@ -412,8 +418,8 @@ impl apk_package_file {
             let verified = match (&pkg.summary, &pkg.body) {
                 (Some(summary), _) => summary.verify(keys).map(drop).map_err(Error::from),
                 (None, Body::V2(reader)) => reader.verify(keys).map(drop).map_err(Error::from),
-                (None, Body::V3 { package, .. }) => {
-                    package.verify(keys).map(drop).map_err(Error::AdbPackage)
+                (None, Body::V3 { reader, .. }) => {
+                    reader.package().verify(keys).map(drop).map_err(Error::AdbPackage)
                 }
             };
             try_ok!(verified);
@@ -480,8 +486,8 @@ impl apk_package_file {
                         Ok(_) | Err(VerifyPackageError::NeedsData) => {}
                         Err(e) => fail!(Error::from(e)),
                     },
-                    Body::V3 { package, .. } => {
-                        try_ok!(package.verify(keys).map_err(Error::AdbPackage));
+                    Body::V3 { reader, .. } => {
+                        try_ok!(reader.package().verify(keys).map_err(Error::AdbPackage));
                     }
                 }
             }
@@ -495,9 +501,9 @@ impl apk_package_file {
                     Ok(s) => (Ok(counts(&s)), Some(s.package)),
                     Err(e) => (Err(e), None),
                 },
-                Body::V3 { package, .. } => (
+                Body::V3 { reader, .. } => (
                     extractor
-                        .extract_adb(package.stream(), dest)
+                        .extract_adb_reader(reader, dest)
                         .map(|s| apk_extract_summary {
                             files: s.files,
                             directories: s.directories,
@@ -545,10 +551,10 @@ impl apk_package_file {
             let path = try_ok!(path_from_bytes(try_cstr_bytes!(path), "path"));
             let keys = try_opt_ref_from_ptr!(keys);
             if is_adb_file(path) {
-                let package = try_ok!(open_adb(path));
-                try_ok!(package.check().map_err(Error::AdbPackage));
+                let mut reader = try_ok!(open_adb(path));
+                try_ok!(reader.check().map_err(Error::AdbPackage));
                 if let Some(keys) = keys {
-                    try_ok!(package.verify(keys).map_err(Error::AdbPackage));
+                    try_ok!(reader.package().verify(keys).map_err(Error::AdbPackage));
                 }
                 return apk_result::Ok;
             }

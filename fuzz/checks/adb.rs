@@ -13,7 +13,10 @@
 //! * a package that reads gives the files that need DATA blocks in `paths` order, and a
 //!   successful `check_data` means every such file had its block;
 //! * an index that loads into the index model without keys has one package per index entry,
-//!   each known by the first 20 bytes of its `hashes` (`Index::adb_hashes` keeps them whole).
+//!   each known by the first 20 bytes of its `hashes` (`Index::adb_hashes` keeps them whole);
+//! * `BlockReader` (the file read as it streams, through a small buffer) accepts exactly the
+//!   files that `decompress` + `AdbFile::parse` accept (save those only the whole-file size
+//!   limit refuses), with the same head and the same DATA blocks.
 //!
 //! Shared, via `#[path]`, by the fuzz target `fuzz/fuzz_targets/adb.rs` and by
 //! `apk-index/tests/fuzz_artifacts.rs`, which replays `fuzz/artifacts/adb/`; depends only on
@@ -21,7 +24,10 @@
 
 use std::hint::black_box;
 
-use apk_index::adb::{self, AdbFile, IndexFile, Package, ReadOptions, SchemaId, SignatureStatus};
+use apk_index::adb::{
+    self, AdbError, AdbFile, BlockReader, IndexFile, Package, ReadOptions, SchemaId,
+    SignatureStatus,
+};
 use apk_index::{Index, IndexOptions, KeySet};
 
 /// The most an input may expand to.
@@ -37,8 +43,60 @@ pub fn run(data: &[u8]) {
     }
 }
 
+/// The head and DATA blocks of a file, read whole or as it streams.
+type Blocks = (Vec<u8>, Vec<(u32, u32, Vec<u8>)>);
+
+fn read_whole(data: &[u8], options: &ReadOptions) -> Result<Blocks, AdbError> {
+    let stream = adb::decompress(data, options)?;
+    let file = AdbFile::parse(&stream)?;
+    let head_end = file
+        .data_blocks()
+        .first()
+        .map_or(stream.len(), |b| b.offset as usize);
+    let blocks = file
+        .data_blocks()
+        .iter()
+        .map(|b| (b.path_index, b.file_index, b.contents.to_vec()))
+        .collect();
+    Ok((stream[..head_end].to_vec(), blocks))
+}
+
+fn read_streamed(data: &[u8], options: &ReadOptions) -> Result<Blocks, AdbError> {
+    let source = std::io::BufReader::with_capacity(7, data);
+    let mut reader = BlockReader::open(source, options)?;
+    AdbFile::parse(reader.head())?;
+    let mut blocks = Vec::new();
+    let mut buf = [0u8; 13];
+    while let Some(h) = reader.next_data()? {
+        let mut contents = Vec::new();
+        loop {
+            let n = reader.read_data(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            contents.extend_from_slice(&buf[..n]);
+        }
+        assert_eq!(contents.len() as u64, h.size, "DATA block length");
+        blocks.push((h.path_index, h.file_index, contents));
+    }
+    Ok((reader.take_head(), blocks))
+}
+
+fn check_streaming(data: &[u8], options: &ReadOptions) {
+    let whole = read_whole(data, options);
+    let streamed = read_streamed(data, options);
+    match (&whole, &streamed) {
+        (Ok(w), Ok(s)) => assert!(w == s, "streamed and whole reads differ"),
+        (Err(AdbError::TooLarge { .. }), _) => {}
+        (Ok(_), Err(e)) => panic!("streamed read refused what the whole read accepts: {e}"),
+        (Err(e), Ok(_)) => panic!("streamed read accepted what the whole read refuses: {e}"),
+        (Err(_), Err(_)) => {}
+    }
+}
+
 fn check(data: &[u8]) {
     let options = ReadOptions { max_size: MAX_SIZE };
+    check_streaming(data, &options);
     let empty = KeySet::new();
     assert!(
         adb::verify_bytes(data, &empty, &options).is_err(),

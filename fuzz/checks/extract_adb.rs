@@ -9,14 +9,17 @@
 //!
 //! * nothing outside the destination changes: the sentinel keeps its contents and the parent
 //!   holds only the sentinel and the destination, still a real directory;
-//! * a failed extraction leaves no temporary file (`.apk.<48 hex>`) behind, and nothing but
-//!   directories at all unless it failed on a filesystem call;
+//! * a failed extraction leaves nothing behind (no temporary file `.apk.<48 hex>`, no
+//!   directory it created) unless it failed on a filesystem call, and even then no temporary
+//!   file;
 //! * a successful one put every file entry of the package at its path: regular files with
 //!   the contents their SHA-256 names, symlinks with their targets, hard links to the same
 //!   contents as their source, directories as directories, and nothing else that is not a
 //!   directory;
-//! * a package that opens as an `AdbPackage` and stages, then is aborted, leaves only
-//!   directories; staging lists one entry per package entry (the nameless root excepted).
+//! * a package that opens as an `AdbPackage` and stages, then is aborted, leaves nothing;
+//!   staging lists one entry per package entry (the nameless root excepted);
+//! * such a package also opens as it streams (`AdbPackageReader`, through a small buffer),
+//!   with the same metadata, and stages through `stage_adb_reader` to the same entries.
 //!
 //! Shared, via `#[path]`, by the fuzz target `fuzz/fuzz_targets/extract_adb.rs` and by
 //! `apk-pkg/tests/fuzz_artifacts.rs`, which replays `fuzz/artifacts/extract_adb/`; depends
@@ -32,7 +35,7 @@ use std::path::{Path, PathBuf};
 use crate::tree_walk::{Kind, is_temp_name, walk};
 
 use apk_index::adb::{self, AdbFile, FileTarget, Package, ReadOptions};
-use apk_pkg::{AdbPackage, ExtractError, Extractor};
+use apk_pkg::{AdbPackage, AdbPackageReader, ExtractError, Extractor};
 use sha2::{Digest, Sha256};
 
 /// The sentinel next to the destination, and what it holds.
@@ -112,25 +115,22 @@ fn check(data: &[u8]) {
             black_box((summary.files, summary.bytes, summary.identity));
             check_tree(data, &tree, sandbox.dest.path());
         }
-        Err(e) => only_dirs_left(&tree, &e),
+        Err(e) => nothing_left(&tree, &e),
     }
     check_staging(data);
 }
 
-/// A failed extraction left no temporary file, and only directories unless a filesystem call
+/// A failed extraction left no temporary file, and nothing at all unless a filesystem call
 /// failed.
-fn only_dirs_left(tree: &BTreeMap<PathBuf, Kind>, e: &ExtractError) {
+fn nothing_left(tree: &BTreeMap<PathBuf, Kind>, e: &ExtractError) {
     black_box(e.to_string());
-    for (path, kind) in tree {
+    for path in tree.keys() {
         let name = path.file_name().expect("a name").to_string_lossy();
         assert!(!is_temp_name(&name), "temporary file {path:?} left behind");
-        if !matches!(e, ExtractError::Io { .. }) {
-            assert_eq!(
-                *kind,
-                Kind::Dir,
-                "{path:?} left behind by a failed extraction"
-            );
-        }
+        assert!(
+            matches!(e, ExtractError::Io { .. }),
+            "{path:?} left behind by a failed extraction ({e})"
+        );
     }
 }
 
@@ -166,21 +166,53 @@ fn check_staging(data: &[u8]) {
             for e in staged.entries() {
                 black_box((&e.path, e.checksum));
             }
+            let entries = comparable(staged.entries());
             staged.abort();
             let tree = walk(sandbox.dest.path());
-            for (path, kind) in &tree {
-                assert_eq!(
-                    *kind,
-                    Kind::Dir,
-                    "{path:?} left behind by an aborted staging"
-                );
-            }
+            assert!(
+                tree.is_empty(),
+                "{tree:?} left behind by an aborted staging"
+            );
+            check_streamed_staging(data, &package, &entries);
         }
         Err(e) => {
             let tree = walk(sandbox.dest.path());
-            only_dirs_left(&tree, &e);
+            nothing_left(&tree, &e);
         }
     }
+    sandbox.check_outside();
+}
+
+/// Staged entries as text, directories without their time (the time of staging).
+fn comparable(entries: &[apk_pkg::StagedEntry]) -> Vec<String> {
+    entries
+        .iter()
+        .map(|e| {
+            let mut e = e.clone();
+            if e.kind == apk_pkg::StagedKind::Directory {
+                e.mtime = 0;
+            }
+            format!("{e:?}")
+        })
+        .collect()
+}
+
+/// The package read as it streams: same metadata, same staged entries as in memory.
+fn check_streamed_staging(data: &[u8], package: &AdbPackage, entries: &[String]) {
+    let source = std::io::BufReader::with_capacity(5, data);
+    let mut reader = AdbPackageReader::new(source).expect("opens as it streams");
+    let streamed = reader.package();
+    assert_eq!(streamed.info().name, package.info().name);
+    assert_eq!(streamed.info().depends, package.info().depends);
+    assert_eq!(streamed.scripts(), package.scripts());
+    assert_eq!(streamed.identity(), package.identity());
+    let sandbox = Sandbox::new();
+    let staged = extractor()
+        .stage_adb_reader(&mut reader, sandbox.dest.path())
+        .expect("stages as it streams");
+    assert_eq!(comparable(staged.entries()), entries, "staged entries");
+    staged.abort();
+    assert!(walk(sandbox.dest.path()).is_empty());
     sandbox.check_outside();
 }
 

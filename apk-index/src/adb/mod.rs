@@ -74,7 +74,9 @@ pub use model::{
 };
 pub use schema::SchemaId;
 pub use stream::{BlockReader, DataHeader};
-pub use trust::{SignatureStatus, Verified, key_id, package_identity, unique_id, verify_bytes};
+pub use trust::{
+    SignatureStatus, Verified, key_id, package_identity, unique_id, verify_bytes, verify_reader,
+};
 pub use value::{Adb, Value, Vector, VectorTag};
 pub use writer::{
     AdbStreamWriter, AdbWriteError, AdbWriter, block_header, sign_payload, write_file,

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256, Sha512};
 use super::container::{AdbFile, DataBlock, ReadOptions, decompress};
 use super::error::{AdbError, DataErrorKind};
 use super::schema::{self, SchemaId};
-use super::stream::DataHeader;
+use super::stream::{BlockReader, DataHeader};
 use super::trust::unique_id;
 use super::value::{Adb, Value, Vector, expect_blob, expect_vector};
 use crate::checksum::{Checksum, ChecksumForm};
@@ -975,6 +975,39 @@ impl<'a> Package<'a> {
             });
         }
         Ok(())
+    }
+
+    /// [`check_data`](Self::check_data) for a package read as it streams: reads the DATA
+    /// blocks from `blocks` (whose head this package was parsed from) to the end and checks
+    /// each against its file as it goes.
+    ///
+    /// ```
+    /// use apk_index::adb::{self, AdbFile, BlockReader, Package};
+    /// let stream = adb::tests_support::tiny_package();
+    /// let mut blocks = BlockReader::open(&stream[..], &adb::ReadOptions::default())?;
+    /// let head = blocks.take_head();
+    /// let package = Package::from_file(&AdbFile::parse(&head)?)?;
+    /// package.check_stream(&mut blocks)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn check_stream<R: std::io::BufRead>(
+        &self,
+        blocks: &mut BlockReader<R>,
+    ) -> Result<(), AdbError> {
+        let mut buf = vec![0u8; 64 * 1024];
+        for (dir, file) in self.data_files() {
+            let header = blocks.next_data_for(dir, file)?;
+            let mut check = ContentCheck::new(dir, file, header.offset)?;
+            loop {
+                let n = blocks.read_data(&mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                check.update(buf.get(..n).unwrap_or_default());
+            }
+            check.finish()?;
+        }
+        blocks.expect_end()
     }
 
     /// Checks `info.hashes` against the unique id computed over the payload (spec 7.2), when

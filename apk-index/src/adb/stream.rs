@@ -6,7 +6,8 @@
 use std::io::{self, BufRead, Read};
 
 use super::container::{Compression, ReadOptions};
-use super::error::{AdbError, BlockErrorKind};
+use super::error::{AdbError, BlockErrorKind, DataErrorKind};
+use super::model::{Directory, FileEntry};
 use super::schema::SchemaId;
 
 /// The header of one DATA block ([`BlockReader::next_data`]): which file it holds and how
@@ -79,6 +80,8 @@ pub struct BlockReader<R: BufRead> {
     padding: u64,
     /// The end of the stream was reached (and checked).
     ended: bool,
+    /// [`next_data`](Self::next_data) was called.
+    started: bool,
 }
 
 impl<R: BufRead> std::fmt::Debug for BlockReader<R> {
@@ -129,6 +132,7 @@ impl<R: BufRead> BlockReader<R> {
             left: 0,
             padding: 0,
             ended: false,
+            started: false,
         };
         let mut header = [0u8; 8];
         let got = reader.read_up_to(&mut header)?;
@@ -197,6 +201,22 @@ impl<R: BufRead> BlockReader<R> {
         &self.head
     }
 
+    /// Whether the DATA blocks have begun to be read ([`next_data`](Self::next_data) was
+    /// called): the reader cannot go back to them.
+    ///
+    /// ```
+    /// use apk_index::adb::{self, BlockReader};
+    /// let stream = adb::tests_support::tiny_package();
+    /// let mut reader = BlockReader::open(&stream[..], &adb::ReadOptions::default())?;
+    /// assert!(!reader.data_started());
+    /// reader.next_data()?;
+    /// assert!(reader.data_started());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn data_started(&self) -> bool {
+        self.started
+    }
+
     /// Where the next unread byte of the inner stream is (after the wrapper is removed).
     ///
     /// ```
@@ -228,6 +248,7 @@ impl<R: BufRead> BlockReader<R> {
     /// returns its header; `None` at the end of the file (after checking that the stream ends
     /// there). A SIG or ADB block after a DATA block is an error.
     pub fn next_data(&mut self) -> Result<Option<DataHeader>, AdbError> {
+        self.started = true;
         if let Some((data, padding)) = self.pending.take() {
             self.left = data.size;
             self.padding = padding;
@@ -263,6 +284,39 @@ impl<R: BufRead> BlockReader<R> {
             offset: h.offset,
             kind,
         })
+    }
+
+    /// [`next_data`](Self::next_data) for `file` (in `dir`), which needs data: the next block
+    /// must be its (indexes and size, [`DataHeader::check_for`]), and there must be one.
+    pub fn next_data_for(
+        &mut self,
+        dir: &Directory<'_>,
+        file: &FileEntry<'_>,
+    ) -> Result<DataHeader, AdbError> {
+        let Some(header) = self.next_data()? else {
+            return Err(AdbError::Data {
+                offset: self.offset,
+                kind: DataErrorKind::Missing {
+                    path: dir.file_path(file),
+                },
+            });
+        };
+        header.check_for(dir, file)?;
+        Ok(header)
+    }
+
+    /// Checks that no DATA block is left (every file had its block), reading to the end.
+    pub fn expect_end(&mut self) -> Result<(), AdbError> {
+        match self.next_data()? {
+            None => Ok(()),
+            Some(extra) => Err(AdbError::Data {
+                offset: extra.offset,
+                kind: DataErrorKind::Unexpected {
+                    path_index: extra.path_index,
+                    file_index: extra.file_index,
+                },
+            }),
+        }
     }
 
     /// Reads contents of the current DATA block into `buf`; 0 at its end (or before the

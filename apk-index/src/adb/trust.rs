@@ -6,6 +6,7 @@ use super::container::{AdbFile, ReadOptions, decompress};
 use super::error::AdbError;
 use super::model::Package;
 use super::schema::{self, SchemaId};
+use super::stream::BlockReader;
 use super::value::Adb;
 use crate::keys::{KeySet, PublicKey};
 
@@ -289,6 +290,36 @@ pub fn verify_bytes(
         if file.schema() == SchemaId::INDEX {
             super::model::IndexFile::from_file(&file)?;
         }
+    }
+    Ok(verified)
+}
+
+/// [`verify_bytes`] for a file read as it streams: only the metadata is held in memory, and a
+/// package's DATA blocks are checked one at a time as they are read.
+///
+/// ```
+/// use apk_index::adb::{self, AdbError};
+/// let data = adb::tests_support::tiny_package();
+/// let err = adb::verify_reader(&data[..], &apk_index::KeySet::new(), &adb::ReadOptions::default());
+/// assert!(matches!(err, Err(AdbError::Unsigned)));
+/// ```
+pub fn verify_reader(
+    file: impl std::io::BufRead,
+    keys: &KeySet,
+    options: &ReadOptions,
+) -> Result<Verified, AdbError> {
+    let mut blocks = BlockReader::open(file, options)?;
+    let head = blocks.take_head();
+    let file = AdbFile::parse(&head)?;
+    let verified = file.verify_signature(keys)?;
+    if file.schema() == SchemaId::PACKAGE {
+        Package::from_file(&file)?.check_stream(&mut blocks)?;
+    } else {
+        file.adb().root()?;
+        if file.schema() == SchemaId::INDEX {
+            super::model::IndexFile::from_file(&file)?;
+        }
+        blocks.expect_end()?;
     }
     Ok(verified)
 }

@@ -447,15 +447,13 @@ impl AdbPackage {
 pub struct AdbPackageReader<R: BufRead> {
     package: AdbPackage,
     blocks: BlockReader<R>,
-    /// Whether staging has begun reading the DATA blocks.
-    consumed: bool,
 }
 
 impl<R: BufRead> fmt::Debug for AdbPackageReader<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AdbPackageReader")
             .field("package", &self.package)
-            .field("consumed", &self.consumed)
+            .field("data_read", &self.blocks.data_started())
             .finish_non_exhaustive()
     }
 }
@@ -477,11 +475,7 @@ impl<R: BufRead> AdbPackageReader<R> {
         let mut blocks = BlockReader::open(file, &adb::ReadOptions { max_size: MAX_HEAD })?;
         let head = blocks.take_head();
         let package = AdbPackage::from_stream(head, 0, blocks.compression())?;
-        Ok(AdbPackageReader {
-            package,
-            blocks,
-            consumed: false,
-        })
+        Ok(AdbPackageReader { package, blocks })
     }
 
     /// Tells the size of the package file (known to the caller, not to a stream), which
@@ -500,6 +494,34 @@ impl<R: BufRead> AdbPackageReader<R> {
         }
         self.package.file_size = size;
         self
+    }
+
+    /// Reads every DATA block and checks it against the file list and hashes (order, size,
+    /// SHA-256), writing nothing: what [`AdbPackage::check`] does for a package in memory.
+    /// The data is read once: a second call, or staging afterwards, fails.
+    ///
+    /// ```
+    /// let file = apk_index::adb::tests_support::tiny_package();
+    /// let mut reader = apk_pkg::AdbPackageReader::new(&file[..])?;
+    /// reader.check()?;
+    /// assert!(reader.check().is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn check(&mut self) -> Result<(), AdbError> {
+        if self.data_read() {
+            return Err(AdbError::Invalid(
+                "the package's data was already read".into(),
+            ));
+        }
+        let file = AdbFile::parse_schema(&self.package.stream, SchemaId::PACKAGE)?;
+        Package::from_file(&file)?.check_stream(&mut self.blocks)
+    }
+
+    /// Whether the DATA blocks have begun to be read (by staging, extracting or
+    /// [`check`](Self::check)), which can happen once. A staging that failed before reading
+    /// any (an untrusted signature, a destination that cannot be opened) leaves them unread.
+    pub fn data_read(&self) -> bool {
+        self.blocks.data_started()
     }
 
     /// The package as far as it has been read: metadata, scripts, identity and signatures.
@@ -635,19 +657,29 @@ impl Extractor {
         file: impl BufRead,
         dest: &Path,
     ) -> Result<AdbExtractSummary, ExtractError> {
-        let mut reader = AdbPackageReader::new(file)?;
-        let (stage, identity, verified_by) = self.stage_blocks(
-            &reader.package.stream,
-            &mut reader.blocks,
-            dest,
-            !self.overwrite,
-        )?;
-        StagedAdbPackage {
-            stage,
-            identity,
-            verified_by,
-        }
-        .commit(|_| Placement::Install)
+        self.extract_adb_reader(&mut AdbPackageReader::new(file)?, dest)
+    }
+
+    /// [`extract_adb_from`](Self::extract_adb_from) for a package already opened with
+    /// [`AdbPackageReader`] (whose metadata the caller looked at first). Its data is read
+    /// once: a second call fails.
+    ///
+    /// ```
+    /// let file = apk_index::adb::tests_support::tiny_package();
+    /// let mut reader = apk_pkg::AdbPackageReader::new(&file[..])?;
+    /// let dest = tempfile::tempdir()?;
+    /// let extractor = apk_pkg::Extractor::new().preserve_owner(false).clone();
+    /// assert_eq!(extractor.extract_adb_reader(&mut reader, dest.path())?.files, 1);
+    /// assert!(extractor.extract_adb_reader(&mut reader, dest.path()).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn extract_adb_reader<R: BufRead>(
+        &self,
+        reader: &mut AdbPackageReader<R>,
+        dest: &Path,
+    ) -> Result<AdbExtractSummary, ExtractError> {
+        self.stage_reader(reader, dest, !self.overwrite)?
+            .commit(|_| Placement::Install)
     }
 
     /// Like [`extract_adb`](Self::extract_adb) for a package opened with [`AdbPackage`], but
@@ -688,11 +720,24 @@ impl Extractor {
         reader: &mut AdbPackageReader<R>,
         dest: &Path,
     ) -> Result<StagedAdbPackage, ExtractError> {
-        if std::mem::replace(&mut reader.consumed, true) {
+        self.stage_reader(reader, dest, false)
+    }
+
+    fn stage_reader<R: BufRead>(
+        &self,
+        reader: &mut AdbPackageReader<R>,
+        dest: &Path,
+        refuse_existing: bool,
+    ) -> Result<StagedAdbPackage, ExtractError> {
+        if reader.data_read() {
             return Err(invalid("the package's data was already read".into()));
         }
-        let (stage, identity, verified_by) =
-            self.stage_blocks(&reader.package.stream, &mut reader.blocks, dest, false)?;
+        let (stage, identity, verified_by) = self.stage_blocks(
+            &reader.package.stream,
+            &mut reader.blocks,
+            dest,
+            refuse_existing,
+        )?;
         Ok(StagedAdbPackage {
             stage,
             identity,
@@ -767,17 +812,7 @@ impl Extractor {
             for f in &dir.files {
                 let mut entry = file_entry(&dir_path, f, &owners)?;
                 if f.needs_data() {
-                    // Each file that needs data takes the next DATA block, which must be its.
-                    let Some(header) = blocks.next_data()? else {
-                        return Err(AdbError::Data {
-                            offset: blocks.offset(),
-                            kind: adb::DataErrorKind::Missing {
-                                path: dir.file_path(f),
-                            },
-                        }
-                        .into());
-                    };
-                    header.check_for(dir, f)?;
+                    let header = blocks.next_data_for(dir, f)?;
                     entry.content = Some(Content {
                         check: Some(ContentCheck::new(dir, f, header.offset)?),
                         blocks: &mut *blocks,
@@ -786,16 +821,7 @@ impl Extractor {
                 run.stage_entry(&mut entry)?;
             }
         }
-        if let Some(extra) = blocks.next_data()? {
-            return Err(AdbError::Data {
-                offset: extra.offset,
-                kind: adb::DataErrorKind::Unexpected {
-                    path_index: extra.path_index,
-                    file_index: extra.file_index,
-                },
-            }
-            .into());
-        }
+        blocks.expect_end()?;
         let identity = adb::package_identity(&file.adb());
         Ok((run.stage, identity, verified_by))
     }
