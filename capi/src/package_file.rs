@@ -35,8 +35,10 @@ const EXTRACT_FLAGS: u32 = APK_EXTRACT_ALLOW_DEVICES | APK_EXTRACT_OVERWRITE;
 /// `apk_package_file_extract`. The file stays open until `apk_package_file_free`.
 ///
 /// apk v3 packages (files starting with `ADB`, any compression) are opened by the same
-/// functions: they are read whole at open, their metadata comes from the package's info, and
-/// their signatures are matched by key id (see `apk_package_file_signature_key_name`).
+/// functions and stream the same way: their metadata blocks are read at open, their data
+/// later (and its memory use does not grow with the package); their metadata comes from the
+/// package's info, and their signatures are matched by key id (see
+/// `apk_package_file_signature_key_name`).
 ///
 /// String getters return `apk_str` views (NOT NUL-terminated) valid until
 /// `apk_package_file_free`; a NULL `pkg` gives `{ NULL, 0 }`, 0 or
@@ -181,7 +183,8 @@ fn dependency_get(
 
 impl apk_package_file {
     /// Opens the package file at `path` (NUL-terminated) and reads its signatures and
-    /// metadata; a v3 package (starting with `ADB`) is read whole and its structure checked.
+    /// metadata; for a v3 package (starting with `ADB`) that is its metadata blocks, whose
+    /// structure is checked.
     /// Nothing is verified yet: see `apk_package_file_verify`,
     /// `apk_package_file_extract` and `apk_package_file_check`. The new package is stored in
     /// `*pkg_out`; the caller frees it with `apk_package_file_free`.

@@ -218,7 +218,8 @@ fn recorded_checksum(hash: Option<&[u8]>) -> Option<Checksum> {
 
 /// A v3 (ADB) package read into memory and parsed, not yet trusted or extracted: its
 /// metadata, scripts and identity, for a package manager that must know them before it stages
-/// the files ([`Extractor::stage_adb`]).
+/// the files ([`Extractor::stage_adb`]). [`AdbPackageReader`] does the same for a package
+/// that streams (its data is never held whole).
 ///
 /// Opening decompresses the file once (any wrapper: `ADB.`, `ADBd`, `ADBc` with deflate or
 /// zstd) and checks the block structure and the package tree against the schema; the
