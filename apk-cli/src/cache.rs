@@ -96,8 +96,9 @@ fn download(
             line(out, format!("Downloading {}", name_ver(&p.info)))?;
         }
         let Some(repo) = repos.get(r) else { continue };
-        let url = package_url(db, repo, &p.info);
-        if let Err(e) = download_verified(db, &url, &dest, identity) {
+        let downloaded = package_url(db, repo, &p.info)
+            .and_then(|url| download_verified(db, &url, &dest, identity));
+        if let Err(e) = downloaded {
             errors += 1;
             eprintln!("ERROR: {}: {e:#}", name_ver(&p.info));
         }

@@ -58,13 +58,35 @@ pub struct Args {
 }
 
 /// The URL of package `pkg` in repository `repo`: `<repo>/<package arch>/<name>-<ver>.apk`
-/// (the primary architecture when the package names none).
-pub fn package_url(db: &Database, repo: &LoadedRepository, pkg: &PackageRef<'_>) -> String {
+/// (the primary architecture when the package names none), or what the index's
+/// `pkgname-spec` says.
+pub fn package_url(
+    db: &Database,
+    repo: &LoadedRepository,
+    pkg: &PackageRef<'_>,
+) -> anyhow::Result<String> {
     let arch = pkg
         .arch()
         .or_else(|| db.arches().first().map(String::as_str))
         .unwrap_or("");
-    repo.repository.package_url(arch, pkg.name(), pkg.version())
+    let index = repo.index.as_deref();
+    // The whole hash a v3 index records (its first 20 bytes are the identity).
+    let full_hash = index.and_then(|index| {
+        let i = index.packages().position(|p| {
+            p.name() == pkg.name() && p.version() == pkg.version() && p.identity() == pkg.identity()
+        })?;
+        index.adb_hashes(i)
+    });
+    let identity = pkg.identity();
+    let vars = apk_index::adb::PkgnameVars {
+        name: pkg.name(),
+        version: pkg.version(),
+        arch,
+        hash: full_hash.or(identity.as_ref().map(|c| c.as_bytes())),
+    };
+    Ok(repo
+        .repository
+        .package_url_in(index.and_then(|i| i.pkgname_spec()), &vars)?)
 }
 
 /// The local file a `file:` or absolute-path URL names.
@@ -76,14 +98,24 @@ fn local_path(url: &str) -> Option<PathBuf> {
     path.starts_with('/').then(|| PathBuf::from(path))
 }
 
-/// Checks that the package in `reader` has identity `identity`, reading it whole (which also
-/// checks every file checksum and the datahash).
-fn verify_identity<R: std::io::BufRead>(
-    reader: PackageReader<R>,
-    identity: Checksum,
-) -> anyhow::Result<()> {
-    let summary = reader.finish()?;
-    let got = summary.identity();
+/// Reads the whole package from `file` and checks that it is the package with `identity`:
+/// for a v2 package the SHA-1 of its control part; for a v3 (ADB) one the first 20 bytes of
+/// the SHA-256 of its ADB block, and every data block against its file's hash (which that
+/// block covers).
+fn verify_identity(mut file: impl std::io::BufRead, identity: Checksum) -> anyhow::Result<()> {
+    let is_adb = file.fill_buf()?.starts_with(b"ADB");
+    let got = if is_adb {
+        let mut reader = apk_pkg::AdbPackageReader::new(file)?;
+        let full = reader.package().identity();
+        let got = Checksum::from_digest(&full[..20], apk_index::ChecksumForm::Q1)
+            .context("a package identity")?;
+        if got.as_bytes() == identity.as_bytes() {
+            reader.check()?;
+        }
+        got
+    } else {
+        PackageReader::new(file)?.finish()?.identity()
+    };
     if got.as_bytes() != identity.as_bytes() {
         bail!("package identity {got} does not match the index ({identity})");
     }
@@ -92,9 +124,9 @@ fn verify_identity<R: std::io::BufRead>(
 
 /// Whether the file at `path` is the package with `identity`.
 fn has_identity(path: &Path, identity: Checksum) -> bool {
-    PackageReader::open(path)
+    std::fs::File::open(path)
         .map_err(anyhow::Error::from)
-        .and_then(|r| verify_identity(r, identity))
+        .and_then(|f| verify_identity(BufReader::new(f), identity))
         .is_ok()
 }
 
@@ -122,9 +154,9 @@ fn download_to(
         db.fetcher().fetch_to_file(url, &tmp, &mut |_, _| {})?;
     }
     let checked = match identity {
-        Some(id) => PackageReader::open(&tmp)
+        Some(id) => std::fs::File::open(&tmp)
             .map_err(anyhow::Error::from)
-            .and_then(|r| verify_identity(r, id)),
+            .and_then(|f| verify_identity(BufReader::new(f), id)),
         None => Ok(()),
     };
     let placed = checked.and_then(|()| {
@@ -246,7 +278,14 @@ pub fn run(args: Args, global: &Global, out: &mut impl Write) -> anyhow::Result<
         let Some(repo) = repos.get(choice.repo) else {
             continue;
         };
-        let url = package_url(&db, repo, pkg);
+        let url = match package_url(&db, repo, pkg) {
+            Ok(url) => url,
+            Err(e) => {
+                errors += 1;
+                eprintln!("ERROR: {}: {e:#}", name_ver(pkg));
+                continue;
+            }
+        };
         let dest = dir.join(format!("{}.apk", name_ver(pkg)));
         if !args.stdout
             && !args.url
@@ -293,7 +332,7 @@ fn to_stdout(
 ) -> anyhow::Result<()> {
     let bytes = db.fetcher().fetch_bytes(url)?;
     if let Some(id) = identity {
-        verify_identity(PackageReader::new(BufReader::new(&bytes[..]))?, id)?;
+        verify_identity(&bytes[..], id)?;
     }
     out.write_all(&bytes)
         .context("failed to write the package to stdout")

@@ -328,3 +328,61 @@ fn a_tampered_package_is_refused_and_leaves_nothing_behind() {
         assert!(!installed.contains("P:hello3"), "{what}: {installed}");
     }
 }
+
+/// A repository whose index carries a `pkgname-spec` (made and signed by `apk-rs mkndx`):
+/// packages are fetched where the template puts them, not at the default
+/// `<arch>/<name>-<version>.apk`; an `apk-rs fetch --url` prints the same place.
+#[test]
+fn packages_are_fetched_where_the_pkgname_spec_puts_them() {
+    let Some(corpus) = apk3() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    fs::create_dir_all(repo.join("x86_64")).unwrap();
+    let mut pooled = Vec::new();
+    for (name, version) in [
+        ("hello3", "1.0-r0"),
+        ("libgreet", "2.1-r0"),
+        ("fooplug", "1-r0"),
+        ("trig", "1-r0"),
+    ] {
+        let dir = repo.join("pool").join(&name[..1]);
+        fs::create_dir_all(&dir).unwrap();
+        let to = dir.join(format!("{name}_{version}.apk"));
+        fs::copy(corpus.join(format!("x86_64/{name}-{version}.apk")), &to).unwrap();
+        pooled.push(to);
+    }
+    let package = pooled[0].clone();
+    let key = tmp.path().join("test@example-1.rsa");
+    fs::copy(corpus.join("keys/test@example-1.rsa"), &key).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_apk-rs"))
+        .arg("mkndx")
+        .arg("--pkgname-spec")
+        .arg("pool/${name:1}/${name}_${version}.apk")
+        .arg("--sign-key")
+        .arg(&key)
+        .arg("--output")
+        .arg(repo.join("x86_64/Packages.adb"))
+        .args(&pooled)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let root = make_root(tmp.path(), &corpus, &repo);
+
+    let out = apk(&root, &["--initdb", "--no-scripts", "add", "hello3"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(root.join("usr/bin/hello3").is_file());
+    assert!(read(root.join("lib/apk/db/installed")).contains("P:hello3\n"));
+
+    let out = apk(&root, &["fetch", "--url", "hello3"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        package.display().to_string()
+    );
+
+    // Where the template puts nothing, the install fails and says which package.
+    fs::remove_file(&package).unwrap();
+    let out = apk(&root, &["--no-scripts", "fix", "-r", "hello3"]);
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("hello3-1.0-r0"), "{}", text(&out));
+}

@@ -53,6 +53,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use apk_index::Checksum;
+use apk_index::adb::{PkgnameSpecError, PkgnameVars};
 use sha1::{Digest, Sha1};
 
 /// The most repositories apk accepts.
@@ -197,6 +198,45 @@ impl Repository {
             };
         }
         join(&join(&self.url, arch), &file)
+    }
+
+    /// The URL of a package of this repository whose index may carry a `pkgname-spec` (v3
+    /// indexes, [`Index::pkgname_spec`](apk_index::Index::pkgname_spec)): the expanded
+    /// template, taken as it is when it holds `://`, otherwise relative to the repository
+    /// URL (for a direct index URL, to the index file's directory). Without a template, the
+    /// default layout of [`package_url`](Self::package_url).
+    ///
+    /// ```
+    /// use apk_db::repositories::{Repository, RepositoryFormat};
+    /// use apk_index::adb::PkgnameVars;
+    /// let r = Repository::new("https://example.org/owrt", RepositoryFormat::V3);
+    /// let vars = PkgnameVars { name: "luci", version: "1-r0", arch: "aarch64", hash: None };
+    /// assert_eq!(r.package_url_in(None, &vars)?, "https://example.org/owrt/aarch64/luci-1-r0.apk");
+    /// assert_eq!(r.package_url_in(Some("pool/${name:1}/${name}_${version}.apk"), &vars)?,
+    ///     "https://example.org/owrt/pool/l/luci_1-r0.apk");
+    /// assert_eq!(r.package_url_in(Some("https://cdn.example.org/${name}.apk"), &vars)?,
+    ///     "https://cdn.example.org/luci.apk");
+    /// # Ok::<(), apk_index::adb::PkgnameSpecError>(())
+    /// ```
+    pub fn package_url_in(
+        &self,
+        spec: Option<&str>,
+        vars: &PkgnameVars<'_>,
+    ) -> Result<String, PkgnameSpecError> {
+        let Some(spec) = spec else {
+            return Ok(self.package_url(vars.arch, vars.name, vars.version));
+        };
+        let path = vars.expand(spec)?;
+        if path.contains("://") {
+            return Ok(path);
+        }
+        if self.is_direct_index() {
+            return Ok(match self.url.rfind('/') {
+                Some(slash) => format!("{}{path}", &self.url[..=slash]),
+                None => path,
+            });
+        }
+        Ok(join(&self.url, &path))
     }
 
     /// The name of this repository's index in the cache: [`cache_index_name`] of

@@ -297,7 +297,7 @@ impl<'db> Transaction<'db> {
                 return Ok((info.clone(), src, None));
             }
         }
-        let arch = self.db.arches[0].clone();
+        let primary = self.db.arches[0].clone();
         for l in &self.db.loaded {
             let Some(index) = &l.index else { continue };
             for (i, p) in index.packages().enumerate() {
@@ -309,7 +309,23 @@ impl<'db> Transaction<'db> {
                     continue;
                 }
                 info.repository_tag = l.repository.tag.clone();
-                let url = l.repository.package_url(&arch, &info.name, &info.version);
+                // The download path names the package's own architecture (`A:`), as apk's
+                // does, or follows the index's `pkgname-spec`.
+                let vars = apk_index::adb::PkgnameVars {
+                    name: &info.name,
+                    version: &info.version,
+                    arch: info.arch.as_deref().unwrap_or(&primary),
+                    hash: index
+                        .adb_hashes(i)
+                        .or(info.identity.as_ref().map(|c| c.as_bytes())),
+                };
+                let url = l
+                    .repository
+                    .package_url_in(index.pkgname_spec(), &vars)
+                    .map_err(|e| CommitError::Package {
+                        package: format!("{}-{}", info.name, info.version),
+                        message: e.to_string(),
+                    })?;
                 let src = if is_local(&url) {
                     Source::Local(PathBuf::from(url.strip_prefix("file://").map_or_else(
                         || url.strip_prefix("file:").unwrap_or(&url).to_owned(),
@@ -581,9 +597,10 @@ impl Ctx {
         let package = format!("{}-{}", info.name, info.version);
         match src {
             Source::Local(path) | Source::File(path) => {
-                let f = fs::File::open(path).map_err(|source| CommitError::Io {
-                    path: path.clone(),
-                    source,
+                // Reported against the package, as apk does, naming the file.
+                let f = fs::File::open(path).map_err(|e| CommitError::Package {
+                    package: package.clone(),
+                    message: format!("{}: {e}", path.display()),
                 })?;
                 Ok(Box::new(BufReader::with_capacity(128 << 10, f)))
             }

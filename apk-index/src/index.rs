@@ -220,6 +220,8 @@ pub struct Index {
     /// For an index loaded from a v3 `Packages.adb`: each package's `hashes` as stored (its
     /// full identity), in package order; empty otherwise.
     adb_hashes: Vec<Box<[u8]>>,
+    /// For an index loaded from a v3 `Packages.adb`: its `pkgname-spec`, if it has one.
+    pkgname_spec: Option<String>,
 }
 
 impl std::fmt::Debug for Index {
@@ -364,6 +366,27 @@ impl Index {
     ) {
         self.description = description;
         self.signed_by = signed_by;
+    }
+
+    /// Sets the v3 `pkgname-spec` (see [`Index::pkgname_spec`]).
+    pub(crate) fn set_pkgname_spec(&mut self, spec: Option<String>) {
+        self.pkgname_spec = spec;
+    }
+
+    /// For an index loaded from a v3 `Packages.adb` that has one: its `pkgname-spec`, the
+    /// template of its packages' download paths (expand it with
+    /// [`adb::PkgnameVars::expand`](crate::adb::PkgnameVars::expand)). `None` otherwise: the
+    /// repository's default layout applies.
+    ///
+    /// ```
+    /// use apk_index::{Index, IndexOptions};
+    /// let data = apk_index::adb::tests_support::tiny_index();
+    /// let index = Index::from_adb_bytes(&data, None, &IndexOptions::default())?;
+    /// assert_eq!(index.pkgname_spec(), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn pkgname_spec(&self) -> Option<&str> {
+        self.pkgname_spec.as_deref()
     }
 
     /// Sets the full v3 `hashes` of every package (see [`Index::adb_hashes`]); ignored when
@@ -553,6 +576,7 @@ fn parse_index(owned: String, options: &IndexOptions) -> Index {
         rules: options.rules,
         signed_by: None,
         adb_hashes: Vec::new(),
+        pkgname_spec: None,
     }
 }
 

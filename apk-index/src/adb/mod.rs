@@ -51,6 +51,7 @@ mod container;
 mod dump;
 mod error;
 mod model;
+mod pkgname;
 pub mod schema;
 mod stream;
 mod trust;
@@ -72,6 +73,7 @@ pub use model::{
     Acl, AdbDependency, ContentCheck, Directory, FileEntry, FileTarget, IndexFile, Package,
     PkgInfo, Scripts,
 };
+pub use pkgname::{PkgnameSpecError, PkgnameVars};
 pub use schema::SchemaId;
 pub use stream::{BlockReader, DataHeader};
 pub use trust::{

@@ -1417,6 +1417,7 @@ impl Index {
         let text = index_file.to_apkindex_text()?;
         let mut index = Index::from_text(text, options);
         index.set_source_info(index_file.description.map(str::to_owned), signed_by);
+        index.set_pkgname_spec(index_file.pkgname_spec.map(str::to_owned));
         index.set_adb_hashes(
             index_file
                 .packages
