@@ -1,7 +1,9 @@
 //! `apk-rs index`: build a (signed) repository index from package files, as `apk index`.
 //!
-//! `apk-rs index -o OUT [--rewrite-arch ARCH] [-d DESC] [--sign-key KEY]… PKG…` reads each
-//! package whole (streaming; identity, datahash and file checksums are checked), writes one
+//! `apk-rs index -o OUT [-x OLD] [--rewrite-arch ARCH] [-d DESC] [--sign-key KEY]… PKG…` reads
+//! each package whole (streaming; identity, datahash and file checksums are checked; with
+//! `-x`, a file named and sized as a record of the earlier index `OLD` is not read, its record
+//! is reused), writes one
 //! record per package sorted by name and version, and stores `APKINDEX` (and `DESCRIPTION`
 //! with `-d`) in `OUT`. With `--sign-key`, the private key file `KEY` signs as `KEY`'s file
 //! name + `.pub`, as abuild does (`.SIGN.RSA.<name>.pub`); `--sign-alg rsa256` or `rsa512`
@@ -24,6 +26,10 @@ pub struct Args {
     /// Write the index to OUT.
     #[arg(short = 'o', long = "output", value_name = "OUT", required = true)]
     output: PathBuf,
+
+    /// Reuse the records of the earlier index OLD for unchanged files (same name and size).
+    #[arg(short = 'x', long = "index", value_name = "OLD")]
+    previous: Option<PathBuf>,
 
     /// Record `noarch` packages with ARCH instead.
     #[arg(long = "rewrite-arch", value_name = "ARCH")]
@@ -74,6 +80,12 @@ pub fn run(args: Args, global: &Global, out: &mut impl Write) -> anyhow::Result<
     builder
         .rewrite_arch(args.rewrite_arch)
         .description(args.description);
+    if let Some(old) = &args.previous {
+        // The repository's own earlier index: read, not verified (as apk does).
+        let old = apk_index::Index::open(old, None, &apk_index::IndexOptions::default())
+            .with_context(|| format!("failed to read the old index {}", old.display()))?;
+        builder.previous_index(&old);
+    }
     for pkg in &args.packages {
         builder.add_file(pkg)?;
     }

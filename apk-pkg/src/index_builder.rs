@@ -1,6 +1,7 @@
 //! Building a repository index from package files, as `apk index` does.
 
 use std::cmp::Ordering;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use apk_index::archive::{WriteArchiveError, write_index_archive};
@@ -63,6 +64,8 @@ pub struct IndexBuilder {
     packages: Vec<PackageInfo>,
     rewrite_arch: Option<String>,
     description: Option<String>,
+    /// `-x`: the records of an earlier index by file name (`<name>-<version>.apk`).
+    previous: HashMap<String, PackageInfo>,
 }
 
 impl IndexBuilder {
@@ -84,15 +87,50 @@ impl IndexBuilder {
         self
     }
 
+    /// `-x`: an earlier index of the same packages. A file given to
+    /// [`add_file`](Self::add_file) whose name is `<name>-<version>.apk` of one of its
+    /// records, with that record's size (`S:`), is taken as unchanged: its record is reused
+    /// and the file is not read (what makes re-indexing a large repository quick).
+    ///
+    /// ```
+    /// use apk_index::{Index, IndexOptions};
+    /// let old = Index::from_text("P:hello\nV:1.0-r0\nS:4\nC:Q1AAAAAAAAAAAAAAAAAAAAAAAAAAA=\n\n", &IndexOptions::default());
+    /// let dir = tempfile::tempdir()?;
+    /// let file = dir.path().join("hello-1.0-r0.apk");
+    /// std::fs::write(&file, b"four")?; // not a package, but named and sized as the record
+    /// let mut builder = apk_pkg::IndexBuilder::new();
+    /// builder.previous_index(&old);
+    /// assert_eq!(builder.add_file(&file)?.version, "1.0-r0");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn previous_index(&mut self, index: &apk_index::Index) -> &mut Self {
+        self.previous = index
+            .packages()
+            .map(|p| (format!("{}-{}.apk", p.name(), p.version()), p.to_owned()))
+            .collect();
+        self
+    }
+
     /// Reads the package file at `path` (whole, streaming: identity, datahash and checksums
-    /// are checked) and adds it. Returns the recorded metadata.
+    /// are checked) and adds it, unless [`previous_index`](Self::previous_index) has it.
+    /// Returns the recorded metadata.
     pub fn add_file(&mut self, path: impl AsRef<Path>) -> Result<&PackageInfo, IndexPackageError> {
         let path = path.as_ref();
+        if let Some(known) = self.unchanged(path) {
+            return Ok(self.add_package(known));
+        }
         let (info, _) = read_package_info(path).map_err(|source| IndexPackageError::Read {
             path: path.to_owned(),
             source,
         })?;
         Ok(self.add_package(info))
+    }
+
+    /// The earlier index's record of the file at `path`, when its name and size match.
+    fn unchanged(&self, path: &Path) -> Option<PackageInfo> {
+        let known = self.previous.get(path.file_name()?.to_str()?)?;
+        let size = std::fs::metadata(path).ok()?.len();
+        (known.size == size).then(|| known.clone())
     }
 
     /// Adds already-read metadata (its `identity` and `size` are used as given).

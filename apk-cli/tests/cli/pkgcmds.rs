@@ -210,6 +210,47 @@ fn index_writes_a_signed_sorted_index() {
     dir.apk(["verify", "--keys-dir", "keys", "repo/APKINDEX.tar.gz"])
         .assert(0, "repo/APKINDEX.tar.gz: OK\n");
 
+    // `-x`: a file named and sized as a record of the old index is not read again (here a
+    // same-sized file of zeros keeps zlib's record); a changed size is read anew (abc now a
+    // different package of another size, with another identity).
+    let old_text = text.clone();
+    let zlib_len = std::fs::metadata(dir.join("repo/zlib-1.0-r0.apk"))
+        .unwrap()
+        .len();
+    dir.create("repo/zlib-1.0-r0.apk", vec![0u8; zlib_len as usize]);
+    let mut bigger = PackageInfo::new("abc", "1.0-r0");
+    bigger.arch = Some("x86_64".to_owned());
+    let mut b = PackageBuilder::new(bigger);
+    b.add_file("usr/share/abc", 0o644, vec![b'a'; 5000])
+        .unwrap();
+    let mut abc = Vec::new();
+    b.write(&mut abc).unwrap();
+    dir.create("repo/abc-1.0-r0.apk", abc);
+    dir.apk([
+        "index",
+        "-x",
+        "repo/APKINDEX.tar.gz",
+        "-o",
+        "repo/APKINDEX.new.tar.gz",
+        "repo/zlib-1.0-r0.apk",
+        "repo/abc-1.0-r0.apk",
+    ])
+    .assert(0, "");
+    let new = IndexArchive::open(dir.join("repo/APKINDEX.new.tar.gz")).expect("index");
+    let new_text = String::from_utf8(new.apkindex().to_vec()).expect("utf-8");
+    let record = |t: &str, name: &str| {
+        let own = format!("P:{name}");
+        t.split("\n\n")
+            .find(|r| r.lines().any(|l| l == own))
+            .map(str::to_owned)
+    };
+    assert_eq!(record(&new_text, "zlib"), record(&old_text, "zlib"));
+    assert!(record(&new_text, "abc").is_some());
+    assert_ne!(record(&new_text, "abc"), record(&old_text, "abc"));
+    // Without -x the file of zeros is not a package.
+    let out = dir.apk(["index", "-o", "repo/again.tar.gz", "repo/zlib-1.0-r0.apk"]);
+    assert_eq!(out.code, 1, "{out:?}");
+
     let out = dir.apk(["index", "-o", "bad.tar.gz", "keys/README-missing.apk"]);
     assert_eq!(out.code, 1, "{out:?}");
     assert!(
