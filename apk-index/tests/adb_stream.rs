@@ -5,46 +5,14 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use apk_index::adb::{self, AdbFile, BlockReader, ReadOptions};
+use apk_index::adb::{self, BlockReader, ReadOptions};
 
-/// What a reader made of a file: the inner stream up to the DATA blocks, and each DATA
-/// block as (path index, file index, contents).
-type Parsed = (Vec<u8>, Vec<(u32, u32, Vec<u8>)>);
+// The fuzz target `adb` holds the two readers and the oracle that compares them.
+#[allow(dead_code)]
+#[path = "../../fuzz/checks/adb.rs"]
+mod adb_check;
 
-fn whole(file: &[u8]) -> Option<Parsed> {
-    let stream = adb::decompress(file, &ReadOptions::default()).ok()?;
-    let parsed = AdbFile::parse(&stream).ok()?;
-    let head_end = parsed
-        .data_blocks()
-        .first()
-        .map_or(stream.len(), |b| b.offset as usize);
-    let data = parsed
-        .data_blocks()
-        .iter()
-        .map(|b| (b.path_index, b.file_index, b.contents.to_vec()))
-        .collect();
-    Some((stream[..head_end].to_vec(), data))
-}
-
-fn streamed(file: &[u8], chunk: usize) -> Option<Parsed> {
-    let mut reader = BlockReader::open(file, &ReadOptions::default()).ok()?;
-    AdbFile::parse(reader.head()).ok()?;
-    let mut data = Vec::new();
-    let mut buf = vec![0u8; chunk];
-    while let Some(h) = reader.next_data().ok()? {
-        let mut contents = Vec::new();
-        loop {
-            let n = reader.read_data(&mut buf).ok()?;
-            if n == 0 {
-                break;
-            }
-            contents.extend_from_slice(&buf[..n]);
-        }
-        assert_eq!(contents.len() as u64, h.size);
-        data.push((h.path_index, h.file_index, contents));
-    }
-    Some((reader.take_head(), data))
-}
+use adb_check::{Blocks, check_streaming, read_streamed, read_whole};
 
 /// A package inner stream with three DATA blocks of awkward sizes (padding 0, 1 and 7).
 fn package_stream() -> Vec<u8> {
@@ -92,38 +60,37 @@ fn wrappers(stream: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
 
 #[test]
 fn good_files_read_the_same_streamed_and_whole() {
+    let options = ReadOptions::default();
     let stream = package_stream();
-    let expected = whole(&stream).expect("the test package parses");
+    let expected = read_whole(&stream, &options).expect("the test package parses");
     assert_eq!(expected.1.len(), 3);
     for (name, file) in wrappers(&stream) {
-        for chunk in [1, 3, 8, 4096] {
-            assert_eq!(
-                streamed(&file, chunk).as_ref(),
-                Some(&expected),
-                "{name}, {chunk}"
-            );
+        for buffer in [1, 3, 8, 4096] {
+            let got = read_streamed(&file, &options, buffer).map_err(|e| e.to_string());
+            assert_eq!(got.as_ref(), Ok(&expected), "{name}, {buffer}");
         }
     }
     // An index: no DATA blocks, the head is the whole stream.
     let index = adb::tests_support::tiny_index();
-    assert_eq!(streamed(&index, 7), Some((index.clone(), Vec::new())));
+    let blocks: Blocks = (index.clone(), Vec::new());
+    assert_eq!(read_streamed(&index, &options, 5).ok(), Some(blocks));
 }
 
 #[test]
 fn cut_and_damaged_files_are_refused_exactly_when_read_whole_refuses_them() {
+    let options = ReadOptions::default();
     let stream = package_stream();
     for (name, file) in wrappers(&stream) {
         for cut in 0..file.len() {
-            let part = &file[..cut];
-            assert_eq!(streamed(part, 5), whole(part), "{name} cut at {cut}");
+            check_streaming(&file[..cut], &options);
         }
         let mut longer = file.clone();
         longer.push(0);
-        assert_eq!(
-            streamed(&longer, 5),
-            whole(&longer),
+        assert!(
+            read_whole(&longer, &options).is_err(),
             "{name} with a byte more"
         );
+        check_streaming(&longer, &options);
         let mut state = 0x2545_f491u32;
         for round in 0..1500 {
             let mut d = file.clone();
@@ -134,7 +101,7 @@ fn cut_and_damaged_files_are_refused_exactly_when_read_whole_refuses_them() {
                 let pos = state as usize % d.len();
                 d[pos] ^= 1 << (state % 8);
             }
-            assert_eq!(streamed(&d, 5), whole(&d), "{name}, damage round {round}");
+            check_streaming(&d, &options);
         }
     }
 }
@@ -181,9 +148,11 @@ fn apk_tools_files_read_the_same_streamed_and_whole() {
                 continue;
             }
             let file = std::fs::read(&path).unwrap();
-            let expected = whole(&file);
-            assert!(expected.is_some(), "{} does not parse", path.display());
-            assert_eq!(streamed(&file, 1000), expected, "{}", path.display());
+            let options = ReadOptions::default();
+            let expected = read_whole(&file, &options)
+                .unwrap_or_else(|e| panic!("{} does not parse: {e}", path.display()));
+            let got = read_streamed(&file, &options, 1000).map_err(|e| e.to_string());
+            assert_eq!(got, Ok(expected), "{}", path.display());
             seen += 1;
         }
     }

@@ -58,6 +58,24 @@ fn listing(root: &Path) -> String {
     })
 }
 
+/// The key that signed the apk3-made files, trusted under `name` (v3 matches keys by id).
+fn test_key(dir: &Path, name: &str) -> KeySet {
+    let mut keys = KeySet::new();
+    keys.add_pem(
+        name,
+        &std::fs::read(dir.join("keys/test@example-1.rsa.pub")).unwrap(),
+    )
+    .unwrap();
+    keys
+}
+
+/// hello3 as apk-tools 3 wrote it, compressed three ways.
+const HELLO3: [&str; 3] = [
+    "x86_64/hello3-1.0-r0.apk",
+    "variants/hello3-zstd.apk",
+    "variants/hello3-uncompressed.apk",
+];
+
 fn extractor() -> Extractor {
     let mut e = Extractor::new();
     e.preserve_owner(false);
@@ -67,19 +85,10 @@ fn extractor() -> Extractor {
 #[test]
 fn hello3_extracts_exactly_as_apk_tools_does() {
     let Some(dir) = apk3() else { return };
-    let mut keys = KeySet::new();
-    keys.add_pem(
-        "test.pub",
-        &std::fs::read(dir.join("keys/test@example-1.rsa.pub")).unwrap(),
-    )
-    .unwrap();
+    let keys = test_key(&dir, "test.pub");
     let expected =
         std::fs::read_to_string(dir.join("expected/hello3-extract-listing.txt")).unwrap();
-    for f in [
-        "x86_64/hello3-1.0-r0.apk",
-        "variants/hello3-zstd.apk",
-        "variants/hello3-uncompressed.apk",
-    ] {
+    for f in HELLO3 {
         let data = std::fs::read(dir.join(f)).unwrap();
         let dest = tempfile::tempdir().unwrap();
         let mut e = extractor();
@@ -134,19 +143,10 @@ fn comparable(entries: &[apk_pkg::StagedEntry]) -> Vec<String> {
 #[test]
 fn hello3_streams_from_a_reader_as_it_extracts_from_memory() {
     let Some(dir) = apk3() else { return };
-    let mut keys = KeySet::new();
-    keys.add_pem(
-        "test.pub",
-        &std::fs::read(dir.join("keys/test@example-1.rsa.pub")).unwrap(),
-    )
-    .unwrap();
+    let keys = test_key(&dir, "test.pub");
     let expected =
         std::fs::read_to_string(dir.join("expected/hello3-extract-listing.txt")).unwrap();
-    for f in [
-        "x86_64/hello3-1.0-r0.apk",
-        "variants/hello3-zstd.apk",
-        "variants/hello3-uncompressed.apk",
-    ] {
+    for f in HELLO3 {
         let data = std::fs::read(dir.join(f)).unwrap();
         let whole = AdbPackage::new(data.clone()).unwrap();
         let source =
@@ -234,12 +234,7 @@ fn streamed_and_in_memory_extraction_agree_on_damaged_packages() {
 #[test]
 fn hello3_stages_with_the_checksums_apk_tools_3_records() {
     let Some(dir) = apk3() else { return };
-    let mut keys = KeySet::new();
-    keys.add_pem(
-        "whatever.pub",
-        &std::fs::read(dir.join("keys/test@example-1.rsa.pub")).unwrap(),
-    )
-    .unwrap();
+    let keys = test_key(&dir, "whatever.pub");
     let data = std::fs::read(dir.join("x86_64/hello3-1.0-r0.apk")).unwrap();
     let package = AdbPackage::new(data).unwrap();
     let info = package.info();

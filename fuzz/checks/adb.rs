@@ -43,10 +43,12 @@ pub fn run(data: &[u8]) {
     }
 }
 
-/// The head and DATA blocks of a file, read whole or as it streams.
-type Blocks = (Vec<u8>, Vec<(u32, u32, Vec<u8>)>);
+/// The head and DATA blocks of a file, read whole or as it streams: the inner stream up to
+/// the DATA blocks, and each DATA block as (path index, file index, contents).
+pub type Blocks = (Vec<u8>, Vec<(u32, u32, Vec<u8>)>);
 
-fn read_whole(data: &[u8], options: &ReadOptions) -> Result<Blocks, AdbError> {
+/// The file read whole (`decompress` + `AdbFile::parse`).
+pub fn read_whole(data: &[u8], options: &ReadOptions) -> Result<Blocks, AdbError> {
     let stream = adb::decompress(data, options)?;
     let file = AdbFile::parse(&stream)?;
     let head_end = file
@@ -61,8 +63,13 @@ fn read_whole(data: &[u8], options: &ReadOptions) -> Result<Blocks, AdbError> {
     Ok((stream[..head_end].to_vec(), blocks))
 }
 
-fn read_streamed(data: &[u8], options: &ReadOptions) -> Result<Blocks, AdbError> {
-    let source = std::io::BufReader::with_capacity(7, data);
+/// The file read as it streams (`BlockReader`), through a buffer of `buffer` bytes.
+pub fn read_streamed(
+    data: &[u8],
+    options: &ReadOptions,
+    buffer: usize,
+) -> Result<Blocks, AdbError> {
+    let source = std::io::BufReader::with_capacity(buffer, data);
     let mut reader = BlockReader::open(source, options)?;
     AdbFile::parse(reader.head())?;
     let mut blocks = Vec::new();
@@ -82,9 +89,11 @@ fn read_streamed(data: &[u8], options: &ReadOptions) -> Result<Blocks, AdbError>
     Ok((reader.take_head(), blocks))
 }
 
-fn check_streaming(data: &[u8], options: &ReadOptions) {
+/// Both readers accept the same files (save what only the whole read's size limit refuses)
+/// and read the same blocks from them.
+pub fn check_streaming(data: &[u8], options: &ReadOptions) {
     let whole = read_whole(data, options);
-    let streamed = read_streamed(data, options);
+    let streamed = read_streamed(data, options, 7);
     match (&whole, &streamed) {
         (Ok(w), Ok(s)) => assert!(w == s, "streamed and whole reads differ"),
         (Err(AdbError::TooLarge { .. }), _) => {}

@@ -26,6 +26,16 @@ fn keys() -> &'static (SigningKey, SigningKey) {
 
 /// A package `name-1.0-r0` with two files, signed by `signer` (if any).
 fn package(name: &str, arch: &str, signer: Option<&SigningKey>) -> Vec<u8> {
+    package_with(name, arch, signer, &[])
+}
+
+/// [`package`] with `extra` files too.
+fn package_with(
+    name: &str,
+    arch: &str,
+    signer: Option<&SigningKey>,
+    extra: &[(&str, &[u8])],
+) -> Vec<u8> {
     let mut info = PackageInfo::new(name, "1.0-r0");
     info.arch = Some(arch.to_owned());
     info.description = format!("the {name} package");
@@ -36,6 +46,11 @@ fn package(name: &str, arch: &str, signer: Option<&SigningKey>) -> Vec<u8> {
         .expect("add a file")
         .add_file("etc/hello.conf", 0o644, b"x=1\n".to_vec())
         .expect("add a file");
+    for (path, contents) in extra {
+        builder
+            .add_file(path, 0o644, contents.to_vec())
+            .expect("add a file");
+    }
     if let Some(key) = signer {
         builder.sign_with(key, SignatureAlgorithm::RsaSha1);
     }
@@ -218,13 +233,8 @@ fn index_writes_a_signed_sorted_index() {
         .unwrap()
         .len();
     dir.create("repo/zlib-1.0-r0.apk", vec![0u8; zlib_len as usize]);
-    let mut bigger = PackageInfo::new("abc", "1.0-r0");
-    bigger.arch = Some("x86_64".to_owned());
-    let mut b = PackageBuilder::new(bigger);
-    b.add_file("usr/share/abc", 0o644, vec![b'a'; 5000])
-        .unwrap();
-    let mut abc = Vec::new();
-    b.write(&mut abc).unwrap();
+    let big: &[u8] = &[b'a'; 5000];
+    let abc = package_with("abc", "x86_64", None, &[("usr/share/abc", big)]);
     dir.create("repo/abc-1.0-r0.apk", abc);
     dir.apk([
         "index",
