@@ -11,7 +11,7 @@
 //! renamed, so a failure leaves any earlier index in place. With `-v`: `Index has N packages`.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
@@ -61,7 +61,34 @@ fn parse_alg(name: &str) -> anyhow::Result<SignatureAlgorithm> {
     })
 }
 
-/// The private keys of `--sign-key` (for `index` and `mkndx`).
+/// Writes `path` through `write` under a temporary name beside it, then renames it into
+/// place: a failure leaves any earlier file untouched (and no temporary file).
+pub(crate) fn replace_file(
+    path: &Path,
+    write: impl FnOnce(&mut std::fs::File) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let mut tmp_name = path.as_os_str().to_owned();
+    tmp_name.push(".tmp");
+    let tmp = PathBuf::from(tmp_name);
+    let written = std::fs::File::create(&tmp)
+        .map_err(anyhow::Error::from)
+        .and_then(|mut file| {
+            write(&mut file)?;
+            file.sync_all()?;
+            Ok(())
+        })
+        .with_context(|| format!("failed to write {}", path.display()))
+        .and_then(|()| {
+            std::fs::rename(&tmp, path)
+                .with_context(|| format!("failed to write {}", path.display()))
+        });
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
+/// The private keys of `--sign-key` (for `index`, `mkndx`, `convndx` and `adbsign`).
 pub(crate) fn load_signing_keys(paths: &[PathBuf]) -> anyhow::Result<Vec<SigningKey>> {
     paths
         .iter()
@@ -93,12 +120,7 @@ pub fn run(args: Args, global: &Global, out: &mut impl Write) -> anyhow::Result<
     let archive = builder
         .write_archive(&signers)
         .context("failed to sign the index")?;
-    let mut tmp_name = args.output.clone().into_os_string();
-    tmp_name.push(".tmp");
-    let tmp = PathBuf::from(tmp_name);
-    std::fs::write(&tmp, &archive).with_context(|| format!("failed to write {}", tmp.display()))?;
-    std::fs::rename(&tmp, &args.output)
-        .with_context(|| format!("failed to write {}", args.output.display()))?;
+    replace_file(&args.output, |file| Ok(file.write_all(&archive)?))?;
     if global.verbosity > 0 {
         writeln!(out, "Index has {} packages", builder.packages().len())?;
     }

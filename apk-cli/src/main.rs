@@ -31,9 +31,11 @@
 //! A closed stdout (`apk-rs … | head`) is not an error: the program stops writing and exits 0.
 
 mod adbdump;
+mod adbsign;
 mod audit;
 mod cache;
 mod commit;
+mod convndx;
 mod dot;
 mod extract;
 mod fetch;
@@ -153,6 +155,10 @@ enum Command {
     Mkpkg(mkpkg::Args),
     /// Build a (signed) v3 repository index, Packages.adb, from package files.
     Mkndx(mkndx::Args),
+    /// Convert v2 indexes (APKINDEX.tar.gz) into one (signed) v3 index.
+    Convndx(convndx::Args),
+    /// Sign, re-sign or re-compress v3 packages and indexes in place.
+    Adbsign(adbsign::Args),
     /// Show installed packages, or details of packages.
     Info(info::Args),
     /// List packages matching patterns.
@@ -353,6 +359,8 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Index(args) => index::run(args, &global, &mut out)?,
         Command::Mkpkg(args) => mkpkg::run(args, &global, &mut out)?,
         Command::Mkndx(args) => mkndx::run(args, &global, &mut out)?,
+        Command::Convndx(args) => convndx::run(args, &global, &mut out)?,
+        Command::Adbsign(args) => adbsign::run(args, &global, &mut out)?,
         Command::Info(args) => info::run(args, &global, &mut out)?,
         Command::List(args) => list::run(args, &global, &mut out)?,
         Command::Search(args) => search::run(args, &global, &mut out)?,

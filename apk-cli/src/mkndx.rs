@@ -86,12 +86,7 @@ pub fn run(args: Args, global: &Global, out: &mut impl Write) -> anyhow::Result<
     let bytes = builder
         .write_file(compression)
         .context("failed to write the index")?;
-    let mut tmp_name = args.output.clone().into_os_string();
-    tmp_name.push(".tmp");
-    let tmp = PathBuf::from(tmp_name);
-    std::fs::write(&tmp, &bytes).with_context(|| format!("failed to write {}", tmp.display()))?;
-    std::fs::rename(&tmp, &args.output)
-        .with_context(|| format!("failed to write {}", args.output.display()))?;
+    crate::index::replace_file(&args.output, |file| Ok(file.write_all(&bytes)?))?;
     if global.verbosity > 0 {
         writeln!(out, "Index has {} packages", builder.len())?;
     }

@@ -5,10 +5,10 @@ use std::fs::File;
 use std::io::{BufReader, Read, Seek};
 use std::path::Path;
 
-use apk_index::SigningKey;
 use apk_index::adb::{
     self, AdbWriteError, Compression, IndexHash, IndexWriter, IndexedPackage, ReadOptions, SchemaId,
 };
+use apk_index::{PackageInfo, SigningKey};
 
 use crate::index_builder::IndexPackageError;
 use crate::reader::read_package_info;
@@ -170,6 +170,21 @@ impl AdbIndexBuilder {
         self.writer
             .add_v3_package(&head.payload, size)
             .map_err(adb_err)
+    }
+
+    /// Adds a package known by its v2 metadata (an index record, or `.PKGINFO` with the
+    /// package's identity): what `convndx` makes of a v2 index. The identity (`C:`) becomes
+    /// `hashes`, `size` the `file-size`.
+    ///
+    /// ```
+    /// let mut info = apk_index::PackageInfo::new("hello", "1.0-r0");
+    /// info.identity = Some(apk_index::Checksum::sha1([7; 20]));
+    /// let mut index = apk_pkg::AdbIndexBuilder::new();
+    /// assert_eq!(index.add_package(&info)?.hashes, [7; 20]);
+    /// # Ok::<(), apk_index::adb::AdbWriteError>(())
+    /// ```
+    pub fn add_package(&mut self, info: &PackageInfo) -> Result<IndexedPackage, AdbWriteError> {
+        self.writer.add_package_info(info)
     }
 
     /// Finishes the index: its bytes, signed and wrapped with `compression` (apk writes

@@ -366,3 +366,206 @@ fn rebuilds_the_apk_tools_3_sample() {
         "Packages.adb differs"
     );
 }
+
+/// `adbsign`: an unsigned v3 package gets a signature (and `verify` then trusts it) while its
+/// identity and contents stay; signing again with the same key replaces that signature;
+/// `--compression` re-compresses; `--reset-signatures` with no key leaves it unsigned; a file
+/// that is not ADB is reported and left as it was.
+#[test]
+fn adbsign_signs_resigns_and_recompresses_in_place() {
+    let dir = fixture();
+    mkpkg(&dir, "hello", &[]);
+    let path = dir.join("repo/hello-1.0-r0.apk");
+    // An unsigned copy: the same package with its SIG blocks dropped (adbsign can do that).
+    dir.apk(["adbsign", "--reset-signatures", "repo/hello-1.0-r0.apk"])
+        .assert(0, "");
+    let unsigned = std::fs::read(&path).expect("package");
+    let identity = |bytes: &[u8]| {
+        let stream = adb::decompress(bytes, &ReadOptions::default()).expect("inflate");
+        let file = AdbFile::parse(&stream).expect("parse");
+        (
+            adb::package_identity(&file.adb()),
+            file.signatures().len(),
+            file.data_blocks()
+                .iter()
+                .map(|b| b.contents.to_vec())
+                .collect::<Vec<_>>(),
+        )
+    };
+    let (id, sigs, data) = identity(&unsigned);
+    assert_eq!(sigs, 0);
+    let out = dir.apk(["verify", "--keys-dir", "pub", "repo/hello-1.0-r0.apk"]);
+    assert_ne!(out.code, 0, "{out:?}");
+
+    let key = format!("keys/{KEY_FILE}");
+    dir.apk(["adbsign", "--sign-key", &key, "repo/hello-1.0-r0.apk"])
+        .assert(0, "");
+    let signed = std::fs::read(&path).expect("package");
+    assert!(signed.starts_with(b"ADBd"), "the compression is kept");
+    assert_eq!(identity(&signed), (id, 1, data.clone()));
+    dir.apk(["verify", "--keys-dir", "pub", "repo/hello-1.0-r0.apk"])
+        .assert(0, "repo/hello-1.0-r0.apk: OK\n");
+
+    dir.apk([
+        "adbsign",
+        "-v",
+        "--sign-key",
+        &key,
+        "--compression",
+        "zstd",
+        "repo/hello-1.0-r0.apk",
+    ])
+    .assert(0, "repo/hello-1.0-r0.apk: 1 signatures\n");
+    let zstd = std::fs::read(&path).expect("package");
+    assert!(zstd.starts_with(b"ADBc\x02"));
+    assert_eq!(identity(&zstd), (id, 1, data));
+    dir.apk(["verify", "--keys-dir", "pub", "repo/hello-1.0-r0.apk"])
+        .assert(0, "repo/hello-1.0-r0.apk: OK\n");
+    dir.apk([
+        "extract",
+        "--keys-dir",
+        "pub",
+        "--destination",
+        "out",
+        "repo/hello-1.0-r0.apk",
+    ])
+    .assert_stdout(0, "");
+    assert_eq!(
+        std::fs::read(dir.join("out/usr/bin/hello")).expect("extracted"),
+        b"#!/bin/sh\necho hello\n"
+    );
+
+    let out = dir.apk(["adbsign", "--sign-key", &key, "post-install.sh"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.starts_with("ERROR: post-install.sh: "),
+        "{out:?}"
+    );
+    assert_eq!(
+        std::fs::read(dir.join("post-install.sh")).expect("script"),
+        b"#!/bin/sh\necho installed\n"
+    );
+    assert!(!dir.join("post-install.sh.tmp").exists());
+}
+
+/// `convndx`: a signed v2 index becomes a signed v3 index with the same packages, versions,
+/// identities, sizes and description; an index signed by an unknown key is refused unless
+/// `--allow-untrusted`.
+#[test]
+fn convndx_converts_a_v2_index() {
+    let dir = fixture();
+    let key = key();
+    let mut names = Vec::new();
+    for (name, deps) in [("zeta", vec!["alpha>=1"]), ("alpha", vec![])] {
+        let mut info = apk_index::PackageInfo::new(name, "1.0-r0");
+        info.arch = Some("x86_64".to_owned());
+        info.depends = deps
+            .iter()
+            .map(|d| apk_index::Dependency::parse(d, apk_index::Rules::default()).expect("dep"))
+            .collect();
+        let mut b = apk_pkg::PackageBuilder::new(info);
+        b.add_file(
+            &format!("usr/share/{name}"),
+            0o644,
+            name.as_bytes().to_vec(),
+        )
+        .expect("file");
+        b.sign_with(key, apk_index::keys::SignatureAlgorithm::RsaSha1);
+        let mut bytes = Vec::new();
+        b.write(&mut bytes).expect("package");
+        dir.create(format!("v2/{name}-1.0-r0.apk"), bytes);
+        names.push(format!("v2/{name}-1.0-r0.apk"));
+    }
+    let mut args = vec![
+        "index".to_owned(),
+        "-o".to_owned(),
+        "v2/APKINDEX.tar.gz".to_owned(),
+        "-d".to_owned(),
+        "v2 repository".to_owned(),
+        "--sign-key".to_owned(),
+        format!("keys/{KEY_FILE}"),
+    ];
+    args.extend(names);
+    dir.apk(args).assert(0, "");
+
+    let out = dir.apk([
+        "convndx",
+        "--keys-dir",
+        "pub",
+        "-o",
+        "v3/Packages.adb",
+        "v2/APKINDEX.tar.gz",
+    ]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr
+            .starts_with("ERROR: failed to write v3/Packages.adb"),
+        "{out:?}"
+    );
+    dir.create("v3/README", "the v3 index\n");
+    dir.apk([
+        "convndx",
+        "-v",
+        "--keys-dir",
+        "pub",
+        "-o",
+        "v3/Packages.adb",
+        "--sign-key",
+        &format!("keys/{KEY_FILE}"),
+        "v2/APKINDEX.tar.gz",
+    ])
+    .assert(0, "Index has 2 packages\n");
+    let v2 = Index::open(
+        dir.join("v2/APKINDEX.tar.gz"),
+        Some(&keys()),
+        &IndexOptions::default(),
+    )
+    .expect("v2 index");
+    let bytes = std::fs::read(dir.join("v3/Packages.adb")).expect("v3 index");
+    let v3 = Index::from_adb_bytes(&bytes, Some(&keys()), &IndexOptions::default())
+        .expect("a signed v3 index");
+    assert_eq!(v3.description(), Some("v2 repository"));
+    let summary = |index: &Index| {
+        let mut all: Vec<String> = index
+            .packages()
+            .map(|p| {
+                format!(
+                    "{} {} {:?} {} {}",
+                    p.name(),
+                    p.version(),
+                    p.identity(),
+                    p.size(),
+                    p.depends()
+                        .iter()
+                        .map(|d| d.to_string())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                )
+            })
+            .collect();
+        all.sort();
+        all
+    };
+    assert_eq!(summary(&v3), summary(&v2));
+    assert_eq!(v3.package(0).name(), "alpha");
+
+    // Signed by a key nobody trusts: refused, unless --allow-untrusted.
+    let out = dir.apk([
+        "convndx",
+        "--keys-dir",
+        "keys-none",
+        "-o",
+        "v3/other.adb",
+        "v2/APKINDEX.tar.gz",
+    ]);
+    assert_ne!(out.code, 0, "{out:?}");
+    assert!(!dir.join("v3/other.adb").exists());
+    dir.apk([
+        "convndx",
+        "--allow-untrusted",
+        "-o",
+        "v3/other.adb",
+        "v2/APKINDEX.tar.gz",
+    ])
+    .assert(0, "");
+}
