@@ -12,6 +12,8 @@
 //!   checked, and recorded with their SHA-1 identity.
 //! * `-d DESC`: the description; `--pkgname-spec SPEC`: the download path template (e.g.
 //!   `${arch}/${name}-${version}.apk`).
+//! * `-x OLD`: an earlier index; a file named and sized as one of its packages is not read,
+//!   its entry is copied.
 //! * `--sign-key KEY` (repeatable): sign with the PEM private key file KEY (RSA PKCS#1 v1.5,
 //!   or ECDSA for a P-256 key, over SHA-512), one SIG block per key. v3 keys are matched by
 //!   key id, so the file name does not matter.
@@ -46,6 +48,10 @@ pub struct Args {
     #[arg(long = "hash", value_name = "HASH", default_value = "sha256")]
     hash: String,
 
+    /// Reuse the entries of the earlier index OLD for unchanged files (same name and size).
+    #[arg(short = 'x', long = "index", value_name = "OLD")]
+    previous: Option<PathBuf>,
+
     /// The download path template, e.g. '${arch}/${name}-${version}.apk'.
     #[arg(long = "pkgname-spec", value_name = "SPEC")]
     pkgname_spec: Option<String>,
@@ -79,6 +85,13 @@ pub fn run(args: Args, global: &Global, out: &mut impl Write) -> anyhow::Result<
         .hash(hash);
     for key in &keys {
         builder.sign_with(key);
+    }
+    if let Some(old) = &args.previous {
+        let bytes = std::fs::read(old)
+            .with_context(|| format!("failed to read the old index {}", old.display()))?;
+        builder
+            .previous_index(&bytes)
+            .with_context(|| format!("failed to read the old index {}", old.display()))?;
     }
     for pkg in &args.packages {
         builder.add_file(pkg)?;

@@ -1,6 +1,7 @@
 //! Building v3 repository indexes (`Packages.adb`) from package files, as apk-tools 3's
 //! `mkndx` does: [`AdbIndexBuilder`].
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufReader, Read, Seek};
 use std::path::Path;
@@ -46,6 +47,16 @@ use crate::reader::read_package_info;
 pub struct AdbIndexBuilder {
     writer: IndexWriter,
     signers: Vec<SigningKey>,
+    /// `-x`: an earlier index.
+    previous: Option<Previous>,
+}
+
+/// An earlier index (`mkndx -x`): its ADB payload, and its entries by file name as
+/// (position, size).
+#[derive(Debug, Clone)]
+struct Previous {
+    payload: Vec<u8>,
+    by_file: HashMap<String, (usize, u64)>,
 }
 
 impl AdbIndexBuilder {
@@ -144,6 +155,9 @@ impl AdbIndexBuilder {
         };
         let mut file = File::open(path).map_err(io_err)?;
         let size = file.metadata().map_err(io_err)?.len();
+        if let Some(known) = self.reuse(path, size) {
+            return Ok(known);
+        }
         let mut magic = [0u8; 3];
         let is_v3 = match file.read_exact(&mut magic) {
             Ok(()) => &magic == b"ADB",
@@ -170,6 +184,74 @@ impl AdbIndexBuilder {
         self.writer
             .add_v3_package(&head.payload, size)
             .map_err(adb_err)
+    }
+
+    /// `mkndx -x`: an earlier index of the same repository (the file's bytes, any
+    /// compression; not verified, it is the caller's own). A file given to
+    /// [`add_file`](Self::add_file) whose name is the one the earlier index gives a package
+    /// (the last part of its `pkgname-spec`, by default `<name>-<version>.apk`) and whose
+    /// size is that package's `file-size` is taken as unchanged: its entry is copied as it
+    /// is and the file is not read. (An entry whose `hashes` does not have the length this
+    /// index records is not reused.)
+    ///
+    /// ```
+    /// use apk_index::adb::Compression;
+    /// use apk_index::PackageInfo;
+    /// use apk_pkg::{AdbIndexBuilder, PackageBuilder};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("hello-1.0-r0.apk");
+    /// let mut package = PackageBuilder::new(PackageInfo::new("hello", "1.0-r0"));
+    /// package.add_file("usr/share/hello", 0o644, "hi\n")?;
+    /// package.write_v3(std::fs::File::create(&path)?)?;
+    /// let mut first = AdbIndexBuilder::new();
+    /// first.add_file(&path)?;
+    /// let old = first.write_file(Compression::Deflate)?;
+    ///
+    /// // The file is replaced by something else of the same size: not read again.
+    /// let len = std::fs::metadata(&path)?.len() as usize;
+    /// std::fs::write(&path, vec![0u8; len])?;
+    /// let mut again = AdbIndexBuilder::new();
+    /// again.previous_index(&old)?;
+    /// assert_eq!(again.add_file(&path)?.name, "hello");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn previous_index(&mut self, file: &[u8]) -> Result<&mut Self, adb::AdbError> {
+        let stream = adb::decompress(file, &ReadOptions::default())?;
+        let parsed = adb::AdbFile::parse_schema(&stream, SchemaId::INDEX)?;
+        let index = adb::IndexFile::from_file(&parsed)?;
+        let spec = index.pkgname_spec.unwrap_or("${name}-${version}.apk");
+        let mut by_file = HashMap::new();
+        for (position, p) in index.packages.iter().enumerate() {
+            let vars = adb::PkgnameVars {
+                name: p.name.unwrap_or_default(),
+                version: p.version.unwrap_or_default(),
+                arch: p.arch.unwrap_or_default(),
+                hash: p.hashes,
+            };
+            let Ok(path) = vars.expand(spec) else {
+                continue;
+            };
+            let name = path.rsplit('/').next().unwrap_or_default().to_owned();
+            by_file.insert(name, (position, p.file_size.unwrap_or(0)));
+        }
+        self.previous = Some(Previous {
+            payload: parsed.adb().payload().to_vec(),
+            by_file,
+        });
+        Ok(self)
+    }
+
+    /// The earlier index's entry for the file at `path` of `size` bytes, copied, when
+    /// [`previous_index`](Self::previous_index) knows it.
+    fn reuse(&mut self, path: &Path, size: u64) -> Option<IndexedPackage> {
+        let previous = self.previous.as_ref()?;
+        let &(position, known) = previous.by_file.get(path.file_name()?.to_str()?)?;
+        if known != size {
+            return None;
+        }
+        let old = adb::Adb::new(&previous.payload).ok()?;
+        self.writer.add_index_entry(&old, position).ok()
     }
 
     /// Adds a package known by its v2 metadata (an index record, or `.PKGINFO` with the

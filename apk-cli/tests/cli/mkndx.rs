@@ -569,3 +569,54 @@ fn convndx_converts_a_v2_index() {
     ])
     .assert(0, "");
 }
+
+/// `mkndx -x OLD`: a file named and sized as a package of the earlier index is not read again
+/// (a same-sized file of zeros keeps its entry); a file whose size changed is read anew.
+#[test]
+fn mkndx_reuses_entries_of_an_earlier_index() {
+    let dir = fixture();
+    mkpkg(&dir, "hello", &[]);
+    mkpkg(&dir, "hello-plain", &["--compression", "none"]);
+    dir.apk([
+        "mkndx",
+        "-o",
+        "repo/Packages.adb",
+        "repo/hello-1.0-r0.apk",
+        "repo/hello-plain-1.0-r0.apk",
+    ])
+    .assert(0, "");
+    let load = |name: &str| {
+        let bytes = std::fs::read(dir.join(name)).expect("index");
+        Index::from_adb_bytes(&bytes, None, &IndexOptions::default()).expect("index")
+    };
+    let old = load("repo/Packages.adb");
+    let len = std::fs::metadata(dir.join("repo/hello-1.0-r0.apk"))
+        .expect("package")
+        .len();
+    dir.create("repo/hello-1.0-r0.apk", vec![0u8; len as usize]);
+    // hello-plain rebuilt compressed: another size (the same identity: the compression is not
+    // part of it).
+    mkpkg(&dir, "hello-plain", &[]);
+    dir.apk([
+        "mkndx",
+        "-x",
+        "repo/Packages.adb",
+        "-o",
+        "repo/Packages.new.adb",
+        "repo/hello-1.0-r0.apk",
+        "repo/hello-plain-1.0-r0.apk",
+    ])
+    .assert(0, "");
+    let new = load("repo/Packages.new.adb");
+    assert_eq!(new.len(), 2);
+    assert_eq!(new.adb_hashes(0), old.adb_hashes(0), "hello kept");
+    assert_eq!(new.package(0).size(), len);
+    let plain = std::fs::metadata(dir.join("repo/hello-plain-1.0-r0.apk"))
+        .expect("package")
+        .len();
+    assert_ne!(plain, old.package(1).size());
+    assert_eq!(new.package(1).size(), plain, "hello-plain read anew");
+    // Without -x the file of zeros is not a package.
+    let out = dir.apk(["mkndx", "-o", "x.adb", "repo/hello-1.0-r0.apk"]);
+    assert_ne!(out.code, 0, "{out:?}");
+}

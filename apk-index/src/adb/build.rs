@@ -526,6 +526,63 @@ impl IndexWriter {
         Ok(self.push(name.to_owned(), version.to_owned(), hashes, word))
     }
 
+    /// Copies entry `position` (0-based) of an earlier index, whose ADB block is `old`, as it
+    /// is (its `file-size` and `hashes` too): what `mkndx -x` does for a package file that
+    /// did not change. Fails when `old` is not an index with such an entry, or when its
+    /// `hashes` is not of the length this index records ([`hash`](Self::hash)).
+    ///
+    /// ```
+    /// use apk_index::adb::{self, AdbFile, IndexWriter};
+    /// let old = adb::tests_support::tiny_index();
+    /// let file = AdbFile::parse(&old)?;
+    /// let mut index = IndexWriter::new();
+    /// let copied = index.add_index_entry(&file.adb(), 0)?;
+    /// assert_eq!((copied.name.as_str(), copied.hashes.len()), ("hello", 32));
+    /// assert!(index.add_index_entry(&file.adb(), 1).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn add_index_entry(
+        &mut self,
+        old: &Adb<'_>,
+        position: usize,
+    ) -> Result<IndexedPackage, AdbWriteError> {
+        let missing =
+            || AdbWriteError::Read(AdbError::Invalid(format!("no index entry {position}")));
+        let slot = u32::try_from(position + 1).map_err(|_| missing())?;
+        let info = old
+            .root()
+            .and_then(|root| root.vector(schema::index::PACKAGES))
+            .map_err(AdbWriteError::Read)?
+            .ok_or_else(missing)?
+            .vector(slot)
+            .map_err(AdbWriteError::Read)?
+            .ok_or_else(missing)?;
+        let mut budget = Budget::for_adb(old);
+        let typed = PkgInfo::from_object(&info, &mut budget).map_err(AdbWriteError::Read)?;
+        let hashes = typed.hashes.unwrap_or_default().to_vec();
+        let wanted = match self.hash {
+            IndexHash::Sha256 => 32,
+            IndexHash::Sha256Trunc160 => 20,
+        };
+        if hashes.len() != wanted {
+            return Err(AdbWriteError::Invalid {
+                field: "hashes of the earlier index entry",
+                value: format!("{} bytes", hashes.len()),
+            });
+        }
+        let mut slots = PkgInfoSlots::default();
+        for field in 1..=PKGINFO_FIELDS as u32 {
+            slots.set(
+                field,
+                copy_value(&mut self.w, old, info.word(field), 8, &mut budget)?,
+            );
+        }
+        let word = slots.write(&mut self.w)?;
+        let name = typed.name.unwrap_or_default().to_owned();
+        let version = typed.version.unwrap_or_default().to_owned();
+        Ok(self.push(name, version, hashes, word))
+    }
+
     /// Adds a package described by v2 metadata (`.PKGINFO` read from a v2 package): its
     /// `identity` (20-byte SHA-1 of the control segment) becomes `hashes`, `size` the
     /// `file-size`; dependency arrays are tagged as arrays (`0xD`), as apk does for
