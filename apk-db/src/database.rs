@@ -186,7 +186,7 @@ pub enum OpenError {
     #[error(transparent)]
     Lock(#[from] LockError),
     /// A database file could not be read or written.
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         /// The file.
         path: PathBuf,

@@ -199,7 +199,7 @@ pub enum CommitError {
         message: String,
     },
     /// A file system operation failed.
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         /// The path.
         path: PathBuf,
@@ -406,7 +406,7 @@ impl<'db> Transaction<'db> {
             .filter_map(|(_, p)| p.as_ref().map(|(info, _, _)| info.size))
             .sum();
         let mut progress_done = 0u64;
-        let ctx = Ctx::new(run.db);
+        let ctx = Ctx::new(run.db, &run.abandoned_dirs);
         // How many packages are prepared ahead at once: one per core.
         let window = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
         let applied = std::thread::scope(|scope| -> Result<(), CommitError> {
@@ -479,6 +479,8 @@ impl<'db> Transaction<'db> {
             }
             Ok(())
         });
+        // Every staging is over (the threads that staged ahead are joined).
+        run.remove_abandoned_dirs();
         if let Err(e) = applied {
             // The commit stops here. What was done so far is recorded (world stays as it
             // was), so the files on disk and the database agree without waiting for a
@@ -525,6 +527,8 @@ struct Ctx {
     cache: Option<crate::fetch::Cache>,
     keys: apk_index::KeySet,
     allow_untrusted: bool,
+    /// The directories that abandoned stagings created (see [`Run::abandoned_dirs`]).
+    abandoned_dirs: apk_pkg::CreatedDirs,
 }
 
 type PackageStream = Box<dyn BufRead + Send>;
@@ -583,8 +587,9 @@ impl Staged {
 }
 
 impl Ctx {
-    fn new(db: &Database) -> Ctx {
+    fn new(db: &Database, abandoned_dirs: &apk_pkg::CreatedDirs) -> Ctx {
         Ctx {
+            abandoned_dirs: abandoned_dirs.clone(),
             root: db.root.clone(),
             fetcher: db.fetcher.clone(),
             cache: db.cache.clone(),
@@ -597,10 +602,9 @@ impl Ctx {
         let package = format!("{}-{}", info.name, info.version);
         match src {
             Source::Local(path) | Source::File(path) => {
-                // Reported against the package, as apk does, naming the file.
-                let f = fs::File::open(path).map_err(|e| CommitError::Package {
-                    package: package.clone(),
-                    message: format!("{}: {e}", path.display()),
+                let f = fs::File::open(path).map_err(|source| CommitError::Io {
+                    path: path.clone(),
+                    source,
                 })?;
                 Ok(Box::new(BufReader::with_capacity(128 << 10, f)))
             }
@@ -697,9 +701,14 @@ impl Ctx {
     fn stage(&self, p: &mut Prepared) -> Result<(), CommitError> {
         let package = format!("{}-{}", p.info.name, p.info.version);
         let mut extractor = Extractor::new();
+        // The next package is staged while this one is placed, into the same root: a failed
+        // staging must not remove a directory the other just found there. The commit removes
+        // them at its end instead, when nothing else writes.
         extractor
             .allow_devices(rustix::process::geteuid().is_root())
-            .owner_names_from(&self.root);
+            .owner_names_from(&self.root)
+            .remove_created_dirs(false)
+            .report_created_dirs(Some(self.abandoned_dirs.clone()));
         if p.check_signature && !self.allow_untrusted {
             extractor.trusted_keys(Some(self.keys.clone()));
         }
@@ -806,6 +815,10 @@ struct Run<'a, 'r> {
     installed_now: Vec<String>,
     errors: usize,
     journal: Option<Journal>,
+    /// Directories created by stagings that were then abandoned (a package that failed, or
+    /// was not placed): removed when empty and no package lists them, once the packages are
+    /// done and nothing else writes to the root.
+    abandoned_dirs: apk_pkg::CreatedDirs,
 }
 
 pub(crate) fn file_path(dir: &str, name: &str) -> String {
@@ -1000,6 +1013,7 @@ impl<'a, 'r> Run<'a, 'r> {
             installed_now: Vec::new(),
             errors: 0,
             journal: None,
+            abandoned_dirs: apk_pkg::CreatedDirs::default(),
         }
     }
 
@@ -1159,7 +1173,7 @@ impl<'a, 'r> Run<'a, 'r> {
             package: package.clone(),
             message: chain(e),
         };
-        let ctx = Ctx::new(self.db);
+        let ctx = Ctx::new(self.db, &self.abandoned_dirs);
         let mut prepared = match ahead {
             Some(p) => p?,
             None => ctx.open(located)?,
@@ -1577,6 +1591,18 @@ impl<'a, 'r> Run<'a, 'r> {
             apk_new.push(".apk-new");
             let _ = fs::remove_file(PathBuf::from(apk_new));
         }
+    }
+
+    /// Remove what abandoned stagings created (see [`Run::abandoned_dirs`]).
+    fn remove_abandoned_dirs(&mut self) {
+        let dirs: Vec<String> = match self.abandoned_dirs.lock() {
+            Ok(mut list) => list
+                .drain(..)
+                .filter_map(|p| p.to_str().map(str::to_owned))
+                .collect(),
+            Err(_) => return,
+        };
+        self.remove_unowned_dirs(&dirs);
     }
 
     /// Remove the directories among `dirs` that no installed package lists any more and that

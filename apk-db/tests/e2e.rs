@@ -249,6 +249,19 @@ fn render(e: &Event) -> Option<String> {
 /// `--no-scripts`, `--purge`, `--force-overwrite`, `--no-network` and `--no-cache` are
 /// understood.
 fn apk(root: &Path, cmdline: &str) -> Outcome {
+    run_apk(root, cmdline).unwrap_or_else(|e| panic!("{cmdline}: commit failed: {e}"))
+}
+
+/// [`apk`] for a commit that is expected to fail: the error's text (with its causes).
+fn apk_failing(root: &Path, cmdline: &str) -> String {
+    match run_apk(root, cmdline) {
+        Ok(out) => panic!("{cmdline}: the commit succeeded:\n{}", out.text()),
+        Err(e) => e,
+    }
+}
+
+/// Solve and commit `cmdline` on `root`; `Err` with the error chain when the commit fails.
+fn run_apk(root: &Path, cmdline: &str) -> Result<Outcome, String> {
     let mut opts = OpenOptions::new(root);
     let mut commit = CommitOptions::default();
     let mut args: Vec<String> = Vec::new();
@@ -276,10 +289,10 @@ fn apk(root: &Path, cmdline: &str) -> Outcome {
     let out = solve(&inv, db.solver_repositories(), db.installed(), world);
     let mut lines: Vec<String> = out.preamble.lines().map(str::to_owned).collect();
     let Some(changeset) = out.changeset.clone().filter(|_| out.exit_status == 0) else {
-        return Outcome {
+        return Ok(Outcome {
             lines: out.transcript.lines().map(str::to_owned).collect(),
             summary: None,
-        };
+        });
     };
     let mut tx = Transaction::new(&mut db, changeset, out.world.clone());
     if let Some(v) = out.virtual_package.clone() {
@@ -287,12 +300,20 @@ fn apk(root: &Path, cmdline: &str) -> Outcome {
     }
     let summary = tx
         .commit(&commit, &mut |e| lines.extend(render(&e)))
-        .unwrap_or_else(|e| panic!("{cmdline}: commit failed: {e}"));
+        .map_err(|e| {
+            let mut text = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(cause) = source {
+                text.push_str(&format!(": {cause}"));
+                source = cause.source();
+            }
+            text
+        })?;
     lines.push(summary.to_string());
-    Outcome {
+    Ok(Outcome {
         lines,
         summary: Some(summary),
-    }
+    })
 }
 
 // ------------------------------------------------------------------- database vs. disk
@@ -1247,6 +1268,36 @@ fn failing_post_install() {
     assert!(out.has("(1/1) Reinstalling bad (1.0-r0)"), "{}", out.text());
     assert_eq!(out.count("  Executing"), 0, "{}", out.text());
     assert!(!root.record("bad").lines().any(|l| l.starts_with("f:")));
+    check_root(&root, &[], &[]);
+}
+
+/// A package whose data turns out corrupt (after its files were staged) fails alone and
+/// leaves nothing behind: no temporary file, and not the directories its staging created,
+/// while the package installed beside it keeps its own.
+#[test]
+fn a_corrupt_package_leaves_nothing_behind() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut repo = Repo::new(tmp.path().join("repo"));
+    let mut b = pkg("broken", "1.0-r0", &[]);
+    b.add_file("opt/broken/deep/f", 0o644, "broken\n").unwrap();
+    repo.add(b);
+    let mut b = pkg("fine", "1.0-r0", &[]);
+    b.add_file("opt/fine/f", 0o644, "fine\n").unwrap();
+    repo.add(b);
+    // The data member's size trailer: found wrong only once every file has been read.
+    let path = repo.dir.join(default_arch()).join("broken-1.0-r0.apk");
+    let mut bytes = fs::read(&path).unwrap();
+    let at = bytes.len() - 2;
+    bytes[at] ^= 1;
+    fs::write(&path, bytes).unwrap();
+    let root = root_with(&[&repo.dir]);
+
+    apk(&root.path, "add fine").ok();
+    let err = apk_failing(&root.path, "add broken");
+    assert!(err.starts_with("broken-1.0-r0: "), "{err}");
+    assert_eq!(root.installed_names(), ["fine-1.0-r0"]);
+    assert_eq!(root.read("opt/fine/f"), "fine\n");
+    assert!(!root.exists("opt/broken"));
     check_root(&root, &[], &[]);
 }
 

@@ -212,7 +212,15 @@ pub struct Extractor {
     trusted_keys: Option<KeySet>,
     /// Where v3 owner and group names are looked up (`etc/passwd`, `etc/group` below it).
     names_root: PathBuf,
+    /// Whether an abandoned staging removes the directories it created.
+    remove_created_dirs: bool,
+    /// Where an abandoned staging that keeps them lists the directories it created.
+    created_dirs_sink: Option<CreatedDirs>,
 }
+
+/// A list shared with [`Extractor::report_created_dirs`]: the directories (relative to the
+/// destination) that abandoned stagings created and kept.
+pub type CreatedDirs = std::sync::Arc<std::sync::Mutex<Vec<PathBuf>>>;
 
 impl Default for Extractor {
     fn default() -> Self {
@@ -242,6 +250,8 @@ impl Extractor {
             limits,
             trusted_keys: None,
             names_root: PathBuf::from("/"),
+            remove_created_dirs: true,
+            created_dirs_sink: None,
         }
     }
 
@@ -256,6 +266,35 @@ impl Extractor {
     /// ```
     pub fn owner_names_from(&mut self, root: impl Into<PathBuf>) -> &mut Self {
         self.names_root = root.into();
+        self
+    }
+
+    /// Whether a failed or aborted extraction removes the directories it created (when they
+    /// are empty), so that it leaves nothing behind (default: yes). Turn it off when other
+    /// extractions write into the same tree at the same time (a package manager staging the
+    /// next package while it places this one): one could remove a directory the other has
+    /// just found there.
+    ///
+    /// ```
+    /// let mut extractor = apk_pkg::Extractor::new();
+    /// extractor.remove_created_dirs(false);
+    /// ```
+    pub fn remove_created_dirs(&mut self, yes: bool) -> &mut Self {
+        self.remove_created_dirs = yes;
+        self
+    }
+
+    /// With [`remove_created_dirs(false)`](Self::remove_created_dirs): an abandoned staging
+    /// adds the directories it created (relative to its destination, in creation order) to
+    /// `sink`, so that the caller can remove them once nothing else writes to the tree.
+    ///
+    /// ```
+    /// let sink = apk_pkg::CreatedDirs::default();
+    /// let mut extractor = apk_pkg::Extractor::new();
+    /// extractor.remove_created_dirs(false).report_created_dirs(Some(sink.clone()));
+    /// ```
+    pub fn report_created_dirs(&mut self, sink: Option<CreatedDirs>) -> &mut Self {
+        self.created_dirs_sink = sink;
         self
     }
 
@@ -861,6 +900,10 @@ fn mode(bits: u32) -> Mode {
 struct Stage {
     dest: PathBuf,
     preserve_owner: bool,
+    /// [`Extractor::remove_created_dirs`].
+    remove_created_dirs: bool,
+    /// [`Extractor::report_created_dirs`].
+    created_dirs_sink: Option<CreatedDirs>,
     walker: Walker,
     entries: Vec<StagedEntry>,
     pending: Vec<Pending>,
@@ -945,8 +988,9 @@ impl Stage {
         Ok(counts)
     }
 
-    /// Removes temporary files not yet placed, then the directories staging created if
-    /// nothing was placed (best effort: a directory that is not empty stays).
+    /// Removes temporary files not yet placed, then (with
+    /// [`Extractor::remove_created_dirs`]) the directories staging created if nothing was
+    /// placed (best effort: a directory that is not empty stays).
     fn cleanup(&mut self) {
         let pending = std::mem::take(&mut self.pending);
         let empty = HashMap::new();
@@ -956,6 +1000,14 @@ impl Stage {
             }
         }
         let created = std::mem::take(&mut self.walker.created);
+        if !self.remove_created_dirs {
+            if let Some(sink) = &self.created_dirs_sink {
+                if let Ok(mut list) = sink.lock() {
+                    list.extend(created);
+                }
+            }
+            return;
+        }
         for path in created.iter().rev() {
             let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
                 continue;
@@ -1132,6 +1184,8 @@ impl<'a> Run<'a> {
             stage: Stage {
                 dest: dest.to_owned(),
                 preserve_owner: opts.preserve_owner,
+                remove_created_dirs: opts.remove_created_dirs,
+                created_dirs_sink: opts.created_dirs_sink.clone(),
                 walker: Walker {
                     root,
                     cache: None,

@@ -76,8 +76,8 @@ pub use builder::{
     PackageBuilder,
 };
 pub use extract::{
-    AdbExtractSummary, AdbPackage, AdbPackageReader, ExtractError, ExtractSummary, Extractor,
-    Placement, StagedAdbPackage, StagedEntry, StagedKind, StagedPackage,
+    AdbExtractSummary, AdbPackage, AdbPackageReader, CreatedDirs, ExtractError, ExtractSummary,
+    Extractor, Placement, StagedAdbPackage, StagedEntry, StagedKind, StagedPackage,
 };
 pub use index_builder::{IndexBuilder, IndexPackageError};
 pub use reader::{
