@@ -16,7 +16,9 @@
 //!   each known by the first 20 bytes of its `hashes` (`Index::adb_hashes` keeps them whole);
 //! * `BlockReader` (the file read as it streams, through a small buffer) accepts exactly the
 //!   files that `decompress` + `AdbFile::parse` accept (save those only the whole-file size
-//!   limit refuses), with the same head and the same DATA blocks.
+//!   limit refuses), with the same head and the same DATA blocks;
+//! * such a file streamed block by block into a new one (what `adbsign` does), plain and
+//!   deflated, reads back as the same blocks.
 //!
 //! Shared, via `#[path]`, by the fuzz target `fuzz/fuzz_targets/adb.rs` and by
 //! `apk-index/tests/fuzz_artifacts.rs`, which replays `fuzz/artifacts/adb/`; depends only on
@@ -25,8 +27,8 @@
 use std::hint::black_box;
 
 use apk_index::adb::{
-    self, AdbError, AdbFile, BlockReader, IndexFile, Package, ReadOptions, SchemaId,
-    SignatureStatus,
+    self, AdbError, AdbFile, AdbStreamWriter, BlockReader, Compression, IndexFile, Package,
+    ReadOptions, SchemaId, SignatureStatus,
 };
 use apk_index::{Index, IndexOptions, KeySet};
 
@@ -95,11 +97,43 @@ pub fn check_streaming(data: &[u8], options: &ReadOptions) {
     let whole = read_whole(data, options);
     let streamed = read_streamed(data, options, 7);
     match (&whole, &streamed) {
-        (Ok(w), Ok(s)) => assert!(w == s, "streamed and whole reads differ"),
+        (Ok(w), Ok(s)) => {
+            assert!(w == s, "streamed and whole reads differ");
+            check_rewrite(data, w, options);
+        }
         (Err(AdbError::TooLarge { .. }), _) => {}
         (Ok(_), Err(e)) => panic!("streamed read refused what the whole read accepts: {e}"),
         (Err(e), Ok(_)) => panic!("streamed read accepted what the whole read refuses: {e}"),
         (Err(_), Err(_)) => {}
+    }
+}
+
+/// What `adbsign` does without keys: the file streamed into a new one block by block (ADB,
+/// SIG and DATA blocks as they are), plain and deflated, reads back as the same blocks.
+fn check_rewrite(data: &[u8], blocks: &Blocks, options: &ReadOptions) {
+    let Ok(file) = AdbFile::parse(&blocks.0) else {
+        return;
+    };
+    for compression in [Compression::None, Compression::Deflate] {
+        let mut w = AdbStreamWriter::new(Vec::new(), file.schema(), compression)
+            .expect("writing to memory");
+        w.write_adb(file.adb().payload()).expect("the ADB block");
+        for sig in file.signatures() {
+            w.write_sig(sig.payload).expect("a SIG block");
+        }
+        for (path_index, file_index, contents) in &blocks.1 {
+            w.begin_data(*path_index, *file_index, contents.len() as u64)
+                .expect("a DATA block");
+            w.write_contents(contents).expect("DATA contents");
+        }
+        let rewritten = w.finish().expect("finishing the file");
+        let again = read_whole(&rewritten, options).map_err(|e| e.to_string());
+        assert!(
+            again.as_ref() == Ok(blocks),
+            "{} bytes rewritten with {compression:?} read back differently: {:?}",
+            data.len(),
+            again.err()
+        );
     }
 }
 
