@@ -18,34 +18,16 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use apk_index::adb::Compression;
 use apk_index::{Index, IndexOptions};
-use apk_pkg::AdbIndexBuilder;
 
 use crate::Global;
+use crate::mkndx::IndexOutput;
 
 /// Options of `apk-rs convndx`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Write the v3 index to OUT.
-    #[arg(short = 'o', long = "output", value_name = "OUT", required = true)]
-    output: PathBuf,
-
-    /// The repository description (default: the first index's).
-    #[arg(short = 'd', long = "description", value_name = "DESC")]
-    description: Option<String>,
-
-    /// Sign with the private key file KEY (may be repeated).
-    #[arg(long = "sign-key", value_name = "KEY")]
-    sign_keys: Vec<PathBuf>,
-
-    /// The compression: deflate (default), deflate:LEVEL, zstd, zstd:LEVEL or none.
-    #[arg(
-        long = "compression",
-        value_name = "ALG[:LEVEL]",
-        default_value = "deflate"
-    )]
-    compression: String,
+    #[command(flatten)]
+    output: IndexOutput,
 
     /// The v2 indexes (APKINDEX.tar.gz).
     #[arg(value_name = "INDEX", required = true)]
@@ -54,18 +36,14 @@ pub struct Args {
 
 /// Runs `convndx`.
 pub fn run(args: Args, global: &Global, out: &mut impl Write) -> anyhow::Result<ExitCode> {
-    let compression: Compression = args.compression.parse()?;
-    let signing = crate::index::load_signing_keys(&args.sign_keys)?;
+    let mut builder = args.output.builder()?;
     let trusted = if global.allow_untrusted {
         None
     } else {
         Some(crate::verify::load_keys(global)?)
     };
-    let mut builder = AdbIndexBuilder::new();
-    for key in &signing {
-        builder.sign_with(key);
-    }
-    let mut description = args.description;
+    // The description is `-d`'s, or the first index's.
+    let mut description = args.output.description.clone();
     for path in &args.indexes {
         let index = Index::open(path, trusted.as_ref(), &IndexOptions::default())
             .with_context(|| format!("failed to read {}", path.display()))?;
@@ -84,12 +62,5 @@ pub fn run(args: Args, global: &Global, out: &mut impl Write) -> anyhow::Result<
         }
     }
     builder.description(description);
-    let bytes = builder
-        .write_file(compression)
-        .context("failed to write the index")?;
-    crate::index::replace_file(&args.output, |file| Ok(file.write_all(&bytes)?))?;
-    if global.verbosity > 0 {
-        writeln!(out, "Index has {} packages", builder.len())?;
-    }
-    Ok(ExitCode::SUCCESS)
+    args.output.write(&builder, global, out)
 }

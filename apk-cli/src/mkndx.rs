@@ -36,13 +36,8 @@ use crate::Global;
 /// Options of `apk-rs mkndx`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Write the index to OUT.
-    #[arg(short = 'o', long = "output", value_name = "OUT", required = true)]
-    output: PathBuf,
-
-    /// The repository description.
-    #[arg(short = 'd', long = "description", value_name = "DESC")]
-    description: Option<String>,
+    #[command(flatten)]
+    output: IndexOutput,
 
     /// What identifies v3 packages: sha256 (default) or sha256-160.
     #[arg(long = "hash", value_name = "HASH", default_value = "sha256")]
@@ -56,6 +51,22 @@ pub struct Args {
     #[arg(long = "pkgname-spec", value_name = "SPEC")]
     pkgname_spec: Option<String>,
 
+    /// The package files.
+    #[arg(value_name = "PKG", required = true)]
+    packages: Vec<PathBuf>,
+}
+
+/// What `mkndx` and `convndx` write, and how.
+#[derive(Debug, clap::Args)]
+pub(crate) struct IndexOutput {
+    /// Write the index to OUT.
+    #[arg(short = 'o', long = "output", value_name = "OUT", required = true)]
+    output: PathBuf,
+
+    /// The repository description.
+    #[arg(short = 'd', long = "description", value_name = "DESC")]
+    pub(crate) description: Option<String>,
+
     /// Sign with the private key file KEY (may be repeated).
     #[arg(long = "sign-key", value_name = "KEY")]
     sign_keys: Vec<PathBuf>,
@@ -67,25 +78,46 @@ pub struct Args {
         default_value = "deflate"
     )]
     compression: String,
+}
 
-    /// The package files.
-    #[arg(value_name = "PKG", required = true)]
-    packages: Vec<PathBuf>,
+impl IndexOutput {
+    /// An empty index that signs with the `--sign-key` keys (checked before any work).
+    pub(crate) fn builder(&self) -> anyhow::Result<AdbIndexBuilder> {
+        self.compression.parse::<Compression>()?;
+        let mut builder = AdbIndexBuilder::new();
+        for key in crate::index::load_signing_keys(&self.sign_keys)? {
+            builder.sign_with(&key);
+        }
+        Ok(builder)
+    }
+
+    /// Writes the index to `--output` (under a temporary name, then renamed); with `-v`,
+    /// `Index has N packages`.
+    pub(crate) fn write(
+        &self,
+        builder: &AdbIndexBuilder,
+        global: &Global,
+        out: &mut impl Write,
+    ) -> anyhow::Result<ExitCode> {
+        let bytes = builder
+            .write_file(self.compression.parse()?)
+            .context("failed to write the index")?;
+        crate::index::replace_file(&self.output, |file| Ok(file.write_all(&bytes)?))?;
+        if global.verbosity > 0 {
+            writeln!(out, "Index has {} packages", builder.len())?;
+        }
+        Ok(ExitCode::SUCCESS)
+    }
 }
 
 /// Runs `mkndx`.
 pub fn run(args: Args, global: &Global, out: &mut impl Write) -> anyhow::Result<ExitCode> {
     let hash: IndexHash = args.hash.parse().map_err(|e: String| anyhow!(e))?;
-    let compression: Compression = args.compression.parse()?;
-    let keys = crate::index::load_signing_keys(&args.sign_keys)?;
-    let mut builder = AdbIndexBuilder::new();
+    let mut builder = args.output.builder()?;
     builder
-        .description(args.description)
+        .description(args.output.description.clone())
         .pkgname_spec(args.pkgname_spec)
         .hash(hash);
-    for key in &keys {
-        builder.sign_with(key);
-    }
     if let Some(old) = &args.previous {
         let bytes = std::fs::read(old)
             .with_context(|| format!("failed to read the old index {}", old.display()))?;
@@ -96,12 +128,5 @@ pub fn run(args: Args, global: &Global, out: &mut impl Write) -> anyhow::Result<
     for pkg in &args.packages {
         builder.add_file(pkg)?;
     }
-    let bytes = builder
-        .write_file(compression)
-        .context("failed to write the index")?;
-    crate::index::replace_file(&args.output, |file| Ok(file.write_all(&bytes)?))?;
-    if global.verbosity > 0 {
-        writeln!(out, "Index has {} packages", builder.len())?;
-    }
-    Ok(ExitCode::SUCCESS)
+    args.output.write(&builder, global, out)
 }
