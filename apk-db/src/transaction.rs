@@ -542,10 +542,6 @@ struct Prepared {
     staged: Option<Staged>,
     /// Whether the package's own signature must be checked (no signed index vouches for it).
     check_signature: bool,
-    /// The full `hashes` of the package's v3 index entry.
-    index_hash: Option<Arc<[u8]>>,
-    /// Whether the package is a file given on the command line.
-    from_file: bool,
 }
 
 /// A package file, v2 or v3 (ADB), read as it streams.
@@ -684,6 +680,14 @@ impl Ctx {
                 check_signature,
             )
         };
+        self.authenticate_control(
+            &package,
+            &info,
+            &body,
+            check_signature,
+            index_hash.as_deref(),
+            from_file,
+        )?;
         Ok(Prepared {
             info,
             body,
@@ -691,9 +695,58 @@ impl Ctx {
             triggers,
             staged: None,
             check_signature,
-            index_hash,
-            from_file,
         })
+    }
+
+    /// Checks what can be checked of a package before its data is read, and before any of its
+    /// scripts can run: its identity against the index (v2: the SHA-1 of the control part,
+    /// `C:`; v3: see [`check_adb_identity`]), and its signature when no signed index vouches
+    /// for it. What needs the data (a v2 package without `datahash`, whose identity and
+    /// signature cover the data too, and the data itself) is checked when it is staged.
+    fn authenticate_control(
+        &self,
+        package: &str,
+        info: &PackageInfo,
+        body: &Body,
+        check_signature: bool,
+        index_hash: Option<&[u8]>,
+        from_file: bool,
+    ) -> Result<(), CommitError> {
+        let pkg_err = |e: &dyn std::error::Error| CommitError::Package {
+            package: package.to_owned(),
+            message: chain(e),
+        };
+        let verify = check_signature && !self.allow_untrusted;
+        match body {
+            Body::V2(reader) => {
+                if let (Some(expected), Some(found)) = (&info.identity, reader.identity()) {
+                    if *expected != found {
+                        return Err(CommitError::IdentityMismatch {
+                            package: package.to_owned(),
+                            expected: expected.to_string(),
+                            found: found.to_string(),
+                        });
+                    }
+                }
+                // Reported as staging would report them.
+                if verify {
+                    match reader.verify(&self.keys) {
+                        Ok(_) | Err(apk_pkg::VerifyPackageError::NeedsData) => {}
+                        Err(e) => return Err(pkg_err(&apk_pkg::ExtractError::Untrusted(e))),
+                    }
+                }
+            }
+            Body::V3(reader) => {
+                check_adb_identity(package, info, index_hash, from_file, reader.package())?;
+                if verify {
+                    reader
+                        .package()
+                        .verify(&self.keys)
+                        .map_err(|e| pkg_err(&apk_pkg::ExtractError::Adb(e)))?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Extract the data part of `p` to temporary names (nothing is placed yet). A v3 package
@@ -723,13 +776,7 @@ impl Ctx {
                     .map_err(|e| pkg_err(&e))?,
             ),
             Body::V3(reader) => {
-                check_adb_identity(
-                    &package,
-                    &p.info,
-                    p.index_hash.as_deref(),
-                    p.from_file,
-                    reader.package(),
-                )?;
+                // Its identity was checked when it was opened.
                 Staged::V3(
                     extractor
                         .stage_adb_reader(reader, &self.root)

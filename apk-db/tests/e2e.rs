@@ -1301,6 +1301,39 @@ fn a_corrupt_package_leaves_nothing_behind() {
     check_root(&root, &[], &[]);
 }
 
+/// A package whose control part was swapped after indexing (another pre-install script) is
+/// refused on its identity before that script can run: nothing runs, nothing is written.
+#[test]
+fn a_swapped_control_part_is_refused_before_its_script_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut repo = Repo::new(tmp.path().join("repo"));
+    let mut b = pkg("victim", "1.0-r0", &[]);
+    b.add_file("usr/share/victim/f", 0o644, "f\n")
+        .unwrap()
+        .script(ScriptKind::PreInstall, "#!/bin/sh\nexit 0\n");
+    repo.add(b);
+    // Same name and version, signed by the same key, another script: the index still has
+    // the first one's identity.
+    let mut evil = pkg("victim", "1.0-r0", &[]);
+    evil.add_file("usr/share/victim/f", 0o644, "f\n")
+        .unwrap()
+        .script(
+            ScriptKind::PreInstall,
+            "#!/bin/sh\necho owned > /tmp/owned\n",
+        );
+    evil.sign_with(key(), SignatureAlgorithm::RsaSha1);
+    let path = repo.dir.join(default_arch()).join("victim-1.0-r0.apk");
+    evil.write(fs::File::create(&path).unwrap()).unwrap();
+    let root = root_with(&[&repo.dir]);
+
+    let err = apk_failing(&root.path, "add victim");
+    assert!(err.contains("victim-1.0-r0"), "{err}");
+    assert!(!root.exists("tmp/owned"), "the swapped script ran");
+    assert!(!root.exists("usr/share/victim"));
+    assert!(root.installed().packages.is_empty());
+    check_root(&root, &[], &[]);
+}
+
 // ------------------------------------------------------------------------------- HTTP
 
 /// A one-thread HTTP/1.1 server for the files under `dir`, stopped by [`Server::stop`].
