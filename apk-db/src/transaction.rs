@@ -3,9 +3,11 @@
 //! For each change, in the changeset's order:
 //!
 //! * **install / upgrade / downgrade / replace / reinstall**: get the package (a local file is
-//!   read in place, a remote one through the cache), run `pre-install`/`pre-upgrade`, extract
-//!   every entry to a temporary name beside its target ([`apk_pkg::Extractor::stage`]), check
-//!   the package's identity against the signed index, decide each file's fate (conflicts with
+//!   read in place, a remote one through the cache, or streamed without one), check its
+//!   control part's identity against the signed index (or its signature) before anything of
+//!   it runs, run `pre-install`/`pre-upgrade`, extract every entry to a temporary name beside
+//!   its target ([`apk_pkg::Extractor::stage`]), check the whole package's identity (and
+//!   `datahash`), decide each file's fate (conflicts with
 //!   other packages, protected files kept with the new copy as `*.apk-new`), rename into
 //!   place, purge the files of the old version that the new one no longer has, run
 //!   `post-install`/`post-upgrade`;
@@ -20,6 +22,10 @@
 //! index hash, or a file given on the command line, needs the package's own signature), and
 //! recorded as apk-tools 3 records it: `C:` the first 20 bytes of the identity (for a file
 //! given on the command line, its own unique id), `f:S`, and `sha256-160` `Z:` values.
+//!
+//! A package that fails leaves nothing behind: its temporary files go at once, and the
+//! directories its staging created (kept while the next package may be staging into the same
+//! root) are removed at the end of the commit when empty and listed by no package.
 //!
 //! Then the triggers run, once each, with the directories they match, and the database is
 //! written once, atomically. A [journal](crate::journal) written as the work goes lets the

@@ -48,7 +48,6 @@ pub struct DataHeader {
 /// properly and nothing after it.
 ///
 /// ```
-/// use std::io::Read;
 /// use apk_index::adb::{self, AdbFile, BlockReader, SchemaId};
 ///
 /// let stream = adb::tests_support::tiny_package();
@@ -56,6 +55,7 @@ pub struct DataHeader {
 /// assert_eq!(AdbFile::parse(reader.head())?.schema(), SchemaId::PACKAGE);
 /// let mut contents = Vec::new();
 /// while let Some(block) = reader.next_data()? {
+///     assert_eq!((block.path_index, block.file_index), (1, 1));
 ///     let mut buf = [0u8; 8];
 ///     loop {
 ///         let n = reader.read_data(&mut buf)?;
