@@ -849,6 +849,20 @@ fn check_adb_identity(
     Ok(())
 }
 
+/// The error when staged v2 package `staged` is not the one with identity `expected`.
+fn identity_mismatch(
+    package: &str,
+    expected: &Checksum,
+    staged: &StagedPackage,
+) -> Option<CommitError> {
+    let found = staged.summary().identity();
+    (*expected != found).then(|| CommitError::IdentityMismatch {
+        package: package.to_owned(),
+        expected: expected.to_string(),
+        found: found.to_string(),
+    })
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -1247,33 +1261,45 @@ impl<'a, 'r> Run<'a, 'r> {
         }
         let mut script_failed = false;
         if prepared.staged.is_none() {
+            // A v2 package without `datahash` is authenticated only by its whole stream (its
+            // identity and signature cover the data): it is staged, and so checked, before any
+            // of its scripts runs. Other packages were checked when they were opened.
+            let unauthenticated = matches!(&prepared.body, Body::V2(r) if r.identity().is_none());
+            if unauthenticated {
+                self.journal(|j| j.staging(&info.name))?;
+                ctx.stage(&mut prepared)?;
+                if let (Some(Staged::V2(v2)), Some(expected)) = (&prepared.staged, &expected) {
+                    if let Some(e) = identity_mismatch(&package, expected, v2) {
+                        if let Some(staged) = prepared.staged.take() {
+                            staged.abort();
+                        }
+                        return Err(e);
+                    }
+                }
+            }
             if let Some((_, body)) = scripts.iter().find(|(k, _)| *k == pre) {
                 if !self.script(&info.name, &info.version, pre, body, &args, true) {
                     script_failed = true;
                 }
             }
-            self.journal(|j| j.staging(&info.name))?;
-            ctx.stage(&mut prepared)?;
+            if prepared.staged.is_none() {
+                self.journal(|j| j.staging(&info.name))?;
+                ctx.stage(&mut prepared)?;
+            }
         }
         let Some(staged) = prepared.staged.take() else {
             return Err(pkg_err(&io::Error::other("the package was not extracted")));
         };
         match &staged {
-            Staged::V2(v2) => {
-                let found = v2.summary().identity();
-                if let Some(expected) = &expected {
-                    if *expected != found {
+            Staged::V2(v2) => match &expected {
+                Some(expected) => {
+                    if let Some(e) = identity_mismatch(&package, expected, v2) {
                         staged.abort();
-                        return Err(CommitError::IdentityMismatch {
-                            package,
-                            expected: expected.to_string(),
-                            found: found.to_string(),
-                        });
+                        return Err(e);
                     }
-                } else {
-                    info.identity = Some(found);
                 }
-            }
+                None => info.identity = Some(v2.summary().identity()),
+            },
             Staged::V3(v3) => {
                 // Checked against the index before staging; apk-tools 3 records the first
                 // 20 bytes of the identity (`C:`), and flags the package's `Q1` values as

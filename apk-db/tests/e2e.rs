@@ -1334,6 +1334,82 @@ fn a_swapped_control_part_is_refused_before_its_script_runs() {
     check_root(&root, &[], &[]);
 }
 
+/// The unsigned package `b` builds, made as apk-tools once made packages: `.PKGINFO` without
+/// `datahash`, so that its identity (`C:`) covers the data too and is known only once the
+/// whole file was read.
+fn legacy(b: &PackageBuilder) -> Vec<u8> {
+    use std::io::Read;
+    let mut built = Vec::new();
+    b.write(&mut built).unwrap();
+    // Unsigned: the control member, then the data member.
+    let mut control = Vec::new();
+    let mut decoder = flate2::bufread::GzDecoder::new(&built[..]);
+    decoder.read_to_end(&mut control).unwrap();
+    let data_member = decoder.into_inner().to_vec();
+    let mut tar = tar::Builder::new(Vec::new());
+    for entry in tar::Archive::new(&control[..]).entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let mut header = entry.header().clone();
+        let mut content = Vec::new();
+        entry.read_to_end(&mut content).unwrap();
+        if entry.path().unwrap().as_os_str() == ".PKGINFO" {
+            let text = String::from_utf8(content).unwrap();
+            content = text
+                .lines()
+                .filter(|l| !l.starts_with("datahash"))
+                .flat_map(|l| [l, "\n"])
+                .collect::<String>()
+                .into_bytes();
+            header.set_size(content.len() as u64);
+            header.set_cksum();
+        }
+        tar.append(&header, &content[..]).unwrap();
+    }
+    let mut control = tar.into_inner().unwrap();
+    // apk's control member has no end-of-archive blocks.
+    control.truncate(control.len() - 1024);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&control).unwrap();
+    let mut file = gz.finish().unwrap();
+    file.extend_from_slice(&data_member);
+    file
+}
+
+/// A legacy package (no `datahash`: its identity covers the whole file) installs; swapped
+/// for another after indexing, it is refused on its identity before its pre-install script
+/// can run.
+#[test]
+fn a_legacy_package_is_checked_before_its_script_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut repo = Repo::new(tmp.path().join("repo"));
+    let build = |script: &str| {
+        let mut b = pkg("old", "1.0-r0", &[]);
+        b.add_file("usr/share/old/f", 0o644, "f\n")
+            .unwrap()
+            .script(ScriptKind::PreInstall, script.to_owned());
+        legacy(&b)
+    };
+    let path = repo.dir.join(default_arch()).join("old-1.0-r0.apk");
+    fs::write(&path, build("#!/bin/sh\necho fine > /tmp/ran\n")).unwrap();
+    repo.files.push(path.clone());
+    repo.publish();
+
+    let root = root_with(&[&repo.dir]);
+    apk(&root.path, "add old").ok();
+    assert_eq!(root.read("tmp/ran"), "fine\n");
+    assert_eq!(root.read("usr/share/old/f"), "f\n");
+    check_root(&root, &[], &["tmp/ran"]);
+
+    fs::write(&path, build("#!/bin/sh\necho owned > /tmp/owned\n")).unwrap();
+    let root = root_with(&[&repo.dir]);
+    let err = apk_failing(&root.path, "add old");
+    assert!(err.contains("old-1.0-r0"), "{err}");
+    assert!(!root.exists("tmp/owned"), "the swapped script ran");
+    assert!(!root.exists("usr/share/old"));
+    assert!(root.installed().packages.is_empty());
+    check_root(&root, &[], &[]);
+}
+
 // ------------------------------------------------------------------------------- HTTP
 
 /// A one-thread HTTP/1.1 server for the files under `dir`, stopped by [`Server::stop`].
