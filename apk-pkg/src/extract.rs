@@ -544,7 +544,8 @@ pub struct StagedEntry {
 /// It owns the destination's directory descriptor, the temporary files and the directory
 /// attributes still to apply. [`commit`](Self::commit) puts each entry where the caller
 /// says; [`abort`](Self::abort), or dropping it uncommitted, removes every temporary file and
-/// leaves the final names untouched (directories created while staging stay).
+/// the directories staging created (see [`Extractor::remove_created_dirs`]), and leaves the
+/// final names untouched.
 ///
 /// ```
 /// use apk_index::PackageInfo;
@@ -670,8 +671,9 @@ impl StagedPackage {
         })
     }
 
-    /// Removes every temporary file, leaving the final names untouched (directories created
-    /// while staging stay). Dropping an uncommitted `StagedPackage` does the same.
+    /// Removes every temporary file, leaving the final names untouched, and the directories
+    /// staging created (see [`Extractor::remove_created_dirs`]). Dropping an uncommitted
+    /// `StagedPackage` does the same.
     ///
     /// ```no_run
     /// # use apk_pkg::{Extractor, PackageReader};

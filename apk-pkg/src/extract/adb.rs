@@ -603,8 +603,9 @@ impl StagedAdbPackage {
         })
     }
 
-    /// Removes every temporary file, leaving the final names untouched (directories created
-    /// while staging stay). Dropping an uncommitted `StagedAdbPackage` does the same.
+    /// Removes every temporary file, leaving the final names untouched, and the directories
+    /// staging created (see [`Extractor::remove_created_dirs`]). Dropping an uncommitted
+    /// `StagedAdbPackage` does the same.
     pub fn abort(self) {
         let mut this = self;
         this.stage.cleanup();
@@ -637,8 +638,8 @@ impl Extractor {
     /// link followed, temporary names renamed into place only once every DATA block has been
     /// checked against its file (order, size, SHA-256), hard links only to earlier files,
     /// devices only with [`allow_devices`](Self::allow_devices), the entry and size limits.
-    /// On any error no file is left at a final or temporary name (directories created on
-    /// the way stay). The nameless root directory entry creates nothing. Owners are names in
+    /// On any error nothing is left at a final or temporary name, nor the directories it
+    /// created (see [`remove_created_dirs`](Self::remove_created_dirs)). The nameless root directory entry creates nothing. Owners are names in
     /// v3: `root` is 0, others are looked up in `/etc/passwd` and `/etc/group` (or below
     /// [`owner_names_from`](Self::owner_names_from); unknown: 65534). Directories get the
     /// current time (v3 stores no directory times). Memory use does not depend on the size of
