@@ -9,6 +9,16 @@ use apk_index::KeySet;
 use apk_pkg::{AdbPackage, AdbPackageReader, ExtractError, Extractor, Placement, ScriptKind};
 use sha2::{Digest, Sha256};
 
+// The fuzz target `extract_adb`'s checks: `comparable` tells which staged entries must agree.
+#[allow(dead_code)]
+#[path = "../../fuzz/checks/extract_adb.rs"]
+mod extract_adb_check;
+#[allow(dead_code)]
+#[path = "../../fuzz/checks/tree_walk.rs"]
+mod tree_walk;
+
+use extract_adb_check::comparable;
+
 fn apk3() -> Option<PathBuf> {
     let Some(corpus) = std::env::var_os("APK_CORPUS") else {
         eprintln!("APK_CORPUS is not set: skipping the v3 extraction corpus test");
@@ -121,21 +131,6 @@ fn hello3_extracts_exactly_as_apk_tools_does() {
     let err = extractor().extract_adb(&data, dest.path()).unwrap_err();
     assert!(format!("{:?}", err).contains("HashMismatch"), "{err:?}");
     assert_eq!(listing(dest.path()), "");
-}
-
-/// Staged entries as text, directories without their time (v3 directories get the time of
-/// staging).
-fn comparable(entries: &[apk_pkg::StagedEntry]) -> Vec<String> {
-    entries
-        .iter()
-        .map(|e| {
-            let mut e = e.clone();
-            if e.kind == apk_pkg::StagedKind::Directory {
-                e.mtime = 0;
-            }
-            format!("{e:?}")
-        })
-        .collect()
 }
 
 /// The three apk-tools 3 packages read as they stream, one byte at a time from the source,

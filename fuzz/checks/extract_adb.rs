@@ -183,8 +183,9 @@ fn check_staging(data: &[u8]) {
     sandbox.check_outside();
 }
 
-/// Staged entries as text, directories without their time (the time of staging).
-fn comparable(entries: &[apk_pkg::StagedEntry]) -> Vec<String> {
+/// Staged entries as text, directories without their time (v3 directories get the time of
+/// staging): what two stagings of the same package must agree on.
+pub fn comparable(entries: &[apk_pkg::StagedEntry]) -> Vec<String> {
     entries
         .iter()
         .map(|e| {
