@@ -70,13 +70,19 @@ pub fn package_url(
         .or_else(|| db.arches().first().map(String::as_str))
         .unwrap_or("");
     let index = repo.index.as_deref();
-    // The whole hash a v3 index records (its first 20 bytes are the identity).
-    let full_hash = index.and_then(|index| {
-        let i = index.packages().position(|p| {
-            p.name() == pkg.name() && p.version() == pkg.version() && p.identity() == pkg.identity()
-        })?;
-        index.adb_hashes(i)
-    });
+    let spec = index.and_then(|i| i.pkgname_spec());
+    // The whole hash a v3 index records (its first 20 bytes are the identity), looked up only
+    // for a template that uses it.
+    let full_hash = index
+        .filter(|_| spec.is_some_and(|s| s.contains("${hash")))
+        .and_then(|index| {
+            let i = index.packages().position(|p| {
+                p.name() == pkg.name()
+                    && p.version() == pkg.version()
+                    && p.identity() == pkg.identity()
+            })?;
+            index.adb_hashes(i)
+        });
     let identity = pkg.identity();
     let vars = apk_index::adb::PkgnameVars {
         name: pkg.name(),
@@ -84,9 +90,7 @@ pub fn package_url(
         arch,
         hash: full_hash.or(identity.as_ref().map(|c| c.as_bytes())),
     };
-    Ok(repo
-        .repository
-        .package_url_in(index.and_then(|i| i.pkgname_spec()), &vars)?)
+    Ok(repo.repository.package_url_in(spec, &vars)?)
 }
 
 /// The local file a `file:` or absolute-path URL names.
