@@ -73,6 +73,23 @@ fn mkpkg(dir: &Dir, name: &str, extra: &[&str]) {
     dir.apk(&args).assert(0, "");
 }
 
+/// `apk-rs extract` of `repo/hello-1.0-r0.apk`, trusting `pub/`, gives the fixture's script.
+fn extracts_hello(dir: &Dir) {
+    dir.apk([
+        "extract",
+        "--keys-dir",
+        "pub",
+        "--destination",
+        "out",
+        "repo/hello-1.0-r0.apk",
+    ])
+    .assert_stdout(0, "");
+    assert_eq!(
+        std::fs::read(dir.join("out/usr/bin/hello")).expect("extracted"),
+        b"#!/bin/sh\necho hello\n"
+    );
+}
+
 #[test]
 fn builds_v3_packages_and_an_index() {
     let dir = fixture();
@@ -104,19 +121,7 @@ fn builds_v3_packages_and_an_index() {
         0,
         "repo/hello-1.0-r0.apk: OK\nrepo/hello-zstd-1.0-r0.apk: OK\n",
     );
-    dir.apk([
-        "extract",
-        "--keys-dir",
-        "pub",
-        "--destination",
-        "out",
-        "repo/hello-1.0-r0.apk",
-    ])
-    .assert_stdout(0, "");
-    assert_eq!(
-        std::fs::read(dir.join("out/usr/bin/hello")).expect("extracted"),
-        b"#!/bin/sh\necho hello\n"
-    );
+    extracts_hello(&dir);
 
     dir.apk([
         "mkndx",
@@ -421,19 +426,7 @@ fn adbsign_signs_resigns_and_recompresses_in_place() {
     assert_eq!(identity(&zstd), (id, 1, data));
     dir.apk(["verify", "--keys-dir", "pub", "repo/hello-1.0-r0.apk"])
         .assert(0, "repo/hello-1.0-r0.apk: OK\n");
-    dir.apk([
-        "extract",
-        "--keys-dir",
-        "pub",
-        "--destination",
-        "out",
-        "repo/hello-1.0-r0.apk",
-    ])
-    .assert_stdout(0, "");
-    assert_eq!(
-        std::fs::read(dir.join("out/usr/bin/hello")).expect("extracted"),
-        b"#!/bin/sh\necho hello\n"
-    );
+    extracts_hello(&dir);
 
     let out = dir.apk(["adbsign", "--sign-key", &key, "post-install.sh"]);
     assert_eq!(out.code, 1, "{out:?}");
