@@ -463,6 +463,73 @@ struct Member {
 
 /// Reads an archive, refusing to decompress more than `limit` bytes.
 pub(crate) fn read_archive(data: &[u8], limit: usize) -> Result<IndexArchive, ReadArchiveError> {
+    let parts = read_archive_parts(data, limit)?;
+    let digests = parts.digests(data);
+    Ok(IndexArchive {
+        signatures: parts.signatures,
+        description: parts.description,
+        apkindex: parts.apkindex,
+        signed_range: parts.signed_range,
+        digests,
+    })
+}
+
+/// A read archive whose signatures are still to be checked against the input it came from:
+/// loading an index checks them while it parses the text.
+pub(crate) struct ArchiveParts {
+    pub signatures: Vec<IndexSignature>,
+    pub description: Option<Bytes>,
+    pub apkindex: Bytes,
+    /// The range of the input the signatures cover (see [`IndexArchive::signed_range`]).
+    pub signed_range: Range<usize>,
+}
+
+impl ArchiveParts {
+    /// The digests of the signed part of `data` (the input these parts were read from), one
+    /// per algorithm some signature uses.
+    fn digests(&self, data: &[u8]) -> Vec<(SignatureAlgorithm, Vec<u8>)> {
+        signed_digests(
+            &self.signatures,
+            data.get(self.signed_range.clone()).unwrap_or(&[]),
+        )
+    }
+}
+
+/// The digests of `signed`, one per algorithm some signature uses.
+fn signed_digests(
+    signatures: &[IndexSignature],
+    signed: &[u8],
+) -> Vec<(SignatureAlgorithm, Vec<u8>)> {
+    SignatureAlgorithm::ALL
+        .into_iter()
+        .filter(|&alg| signatures.iter().any(|s| s.algorithm() == alg))
+        .map(|alg| (alg, alg.digest(signed)))
+        .collect()
+}
+
+/// Checks `signatures` the way [`IndexArchive::verify`] does, `signed` being the bytes they
+/// cover (`data[signed_range]`).
+pub(crate) fn verify_signed(
+    signatures: &[IndexSignature],
+    signed: &[u8],
+    keys: &KeySet,
+) -> Result<VerifiedBy, VerifyError> {
+    let digests = signed_digests(signatures, signed);
+    check_signatures(signatures, keys, |alg| {
+        digests
+            .iter()
+            .find(|(a, _)| *a == alg)
+            .map(|(_, d)| d.as_slice())
+    })
+    .map_err(VerifyError::from)
+}
+
+/// Reads an archive's structure, signatures and entries, refusing to decompress more than
+/// `limit` bytes; the signatures are not checked.
+pub(crate) fn read_archive_parts(
+    data: &[u8],
+    limit: usize,
+) -> Result<ArchiveParts, ReadArchiveError> {
     let (out, members) = inflate_members(data, limit)?;
 
     // The leading streams whose first entry is a signature form the signature part.
@@ -510,20 +577,12 @@ pub(crate) fn read_archive(data: &[u8], limit: usize) -> Result<IndexArchive, Re
     }
     let apkindex = apkindex.ok_or(ReadArchiveError::MissingApkindex)?;
 
-    let mut digests = Vec::new();
-    for alg in SignatureAlgorithm::ALL {
-        if signatures.iter().any(|s| s.algorithm() == alg) {
-            digests.push((alg, alg.digest(&data[signed_range.clone()])));
-        }
-    }
-
     let buffer = Bytes::from(out);
-    Ok(IndexArchive {
+    Ok(ArchiveParts {
         signatures,
         description: description.map(|range| buffer.slice(range)),
         apkindex: buffer.slice(apkindex),
         signed_range,
-        digests,
     })
 }
 

@@ -12,7 +12,10 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 use memchr::memchr;
 
-use crate::archive::{IndexArchive, ReadArchiveError, VerifyError};
+use crate::archive::{
+    ArchiveParts, IndexArchive, MAX_DECOMPRESSED_SIZE, ReadArchiveError, VerifyError,
+    read_archive_parts, verify_signed,
+};
 use crate::checksum::Checksum;
 use crate::dependency::{DependencyRef, Op, ParseDependencyError};
 use crate::keys::KeySet;
@@ -157,9 +160,12 @@ pub(crate) struct DepEntry {
 
 /// The archive's `DESCRIPTION`, as `apk update` shows it.
 fn archive_description(archive: &IndexArchive) -> Option<String> {
-    archive
-        .description()
-        .map(|d| String::from_utf8_lossy(d).trim_end().to_owned())
+    description_text(archive.description())
+}
+
+/// A `DESCRIPTION` entry's text, as `apk update` shows it.
+fn description_text(entry: Option<&[u8]>) -> Option<String> {
+    entry.map(|d| String::from_utf8_lossy(d).trim_end().to_owned())
 }
 
 /// A run of dependencies inside an [`Index`].
@@ -211,8 +217,8 @@ pub struct Index {
     text: String,
     description: Option<String>,
     names: NameTable,
-    entries: Vec<Entry>,
-    deps: Vec<DepEntry>,
+    entries: TwoParts<Entry>,
+    deps: TwoParts<DepEntry>,
     extra: Vec<IndexedExtra>,
     problems: Vec<IndexProblem>,
     rules: Rules,
@@ -258,15 +264,39 @@ impl Index {
         keys: Option<&KeySet>,
         options: &IndexOptions,
     ) -> Result<Index, LoadIndexError> {
-        let archive = IndexArchive::from_bytes(data)?;
-        let signed_by = match keys {
-            Some(keys) => Some(archive.verify(keys)?.key_name().to_owned()),
-            None => None,
+        let ArchiveParts {
+            signatures,
+            description: entry,
+            apkindex,
+            signed_range,
+        } = read_archive_parts(data, MAX_DECOMPRESSED_SIZE)?;
+        let description = description_text(entry.as_deref());
+        // Giving up the description's share of the buffer leaves the text unshared, so it
+        // becomes the index's `String` without a copy into fresh memory.
+        drop(entry);
+        let signed = data.get(signed_range).unwrap_or(&[]);
+        let check = |keys: &KeySet| -> Result<String, LoadIndexError> {
+            Ok(verify_signed(&signatures, signed, keys)?
+                .key_name()
+                .to_owned())
         };
-        let description = archive_description(&archive);
-        // Giving up the archive leaves its text buffer unshared, so it becomes the index's
-        // `String` without a copy into fresh memory.
-        let mut index = Index::from_text(archive.into_apkindex(), options);
+        let concurrent = apkindex.len() >= PARALLEL_THRESHOLD
+            && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+        let (mut index, signed_by) = match keys {
+            None => (Index::from_text(apkindex, options), None),
+            // A large text is parsed while the signature is checked on a second thread; the
+            // index is given out only if the check passes (the parser is safe on any text).
+            Some(keys) if concurrent => std::thread::scope(|s| {
+                let checking = s.spawn(|| check(keys));
+                let index = Index::from_text(apkindex, options);
+                let signed_by = checking.join().unwrap_or_else(|_| check(keys))?;
+                Ok::<_, LoadIndexError>((index, Some(signed_by)))
+            })?,
+            Some(keys) => {
+                let signed_by = check(keys)?;
+                (Index::from_text(apkindex, options), Some(signed_by))
+            }
+        };
         index.description = description;
         index.signed_by = signed_by;
         Ok(index)
@@ -436,7 +466,7 @@ impl Index {
     ///
     /// Panics if `i >= self.len()`.
     pub fn package_name(&self, i: usize) -> NameId {
-        self.entries[i].name
+        self.entries.get(i).name
     }
 
     /// Whether package `i` can be installed: false when it has an unknown upper-case field, an
@@ -446,7 +476,7 @@ impl Index {
     ///
     /// Panics if `i >= self.len()`.
     pub fn is_installable(&self, i: usize) -> bool {
-        self.entries[i].flags & F_UNINSTALLABLE == 0
+        self.entries.get(i).flags & F_UNINSTALLABLE == 0
     }
 
     /// Problems found while loading, in file order.
@@ -460,10 +490,10 @@ impl Index {
     ///
     /// Panics if `i >= self.len()`.
     pub fn package(&self, i: usize) -> PackageRef<'_> {
-        let e = &self.entries[i];
+        let e = self.entries.get(i);
         let deps = |(s, l): (u32, u32)| {
             DepList(DepListInner::Indexed(DepSlice {
-                deps: &self.deps[s as usize..(s + l) as usize],
+                deps: self.deps.run(s as usize, l as usize),
                 index: self,
             }))
         };
@@ -535,6 +565,48 @@ struct Part {
 /// Texts above this size are parsed in two halves on two threads.
 const PARALLEL_THRESHOLD: usize = 512 * 1024;
 
+/// An array kept as the two parts the halves of a text were parsed into, read as one: the
+/// second part's items follow the first's. Keeping them apart spares copying (and paging in
+/// fresh memory for) the second half of a large index.
+struct TwoParts<T> {
+    first: Vec<T>,
+    second: Vec<T>,
+}
+
+impl<T> TwoParts<T> {
+    /// Everything in one part.
+    fn whole(first: Vec<T>) -> TwoParts<T> {
+        TwoParts {
+            first,
+            second: Vec::new(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.first.len() + self.second.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.first.is_empty() && self.second.is_empty()
+    }
+
+    /// Item `i`; panics if `i >= self.len()`, like indexing.
+    fn get(&self, i: usize) -> &T {
+        match i.checked_sub(self.first.len()) {
+            None => &self.first[i],
+            Some(j) => &self.second[j],
+        }
+    }
+
+    /// The `len` items from `start`, which lie in one part (a record's items always do).
+    fn run(&self, start: usize, len: usize) -> &[T] {
+        match start.checked_sub(self.first.len()) {
+            None => &self.first[start..start + len],
+            Some(j) => &self.second[j..j + len],
+        }
+    }
+}
+
 /// Parse `text` (valid UTF-8) into an index, splitting large texts at a record boundary and
 /// parsing the halves concurrently, then merging the second half's names into the first's.
 fn parse_index(owned: String, options: &IndexOptions) -> Index {
@@ -547,32 +619,37 @@ fn parse_index(owned: String, options: &IndexOptions) -> Index {
     } else {
         None
     };
-    let mut part = match split {
-        None => Parser::new(text, 0, text.len(), options).run(),
+    parse_split(owned, options, split)
+}
+
+/// Parse `owned` whole, or its halves before and after byte `split` (just after a blank line)
+/// concurrently.
+fn parse_split(owned: String, options: &IndexOptions, split: Option<usize>) -> Index {
+    let text = owned.as_str();
+    let (names, entries, deps, extra, mut problems) = match split {
+        None => whole(Parser::new(text, 0, text.len(), options).run()),
         Some(mid) => {
             let (first, second) = std::thread::scope(|s| {
                 let second = s.spawn(|| Parser::new(text, mid, text.len(), options).run());
-                // The first half's arrays get room for the whole text, so that merging the
-                // second half in does not move them.
-                let first = Parser::with_room(text, 0, mid, text.len(), options).run();
+                let first = Parser::new(text, 0, mid, options).run();
                 (first, second.join())
             });
             match second {
                 Ok(second) => merge(first, second),
                 // The parser does not panic on any input; if it ever did, parse serially.
-                Err(_) => Parser::new(text, 0, text.len(), options).run(),
+                Err(_) => whole(Parser::new(text, 0, text.len(), options).run()),
             }
         }
     };
-    part.problems.sort_by_key(|p| p.line);
+    problems.sort_by_key(|p| p.line);
     Index {
         text: owned,
         description: None,
-        names: part.names,
-        entries: part.entries,
-        deps: part.deps,
-        extra: part.extra,
-        problems: part.problems,
+        names,
+        entries,
+        deps,
+        extra,
+        problems,
         rules: options.rules,
         signed_by: None,
         adb_hashes: Vec::new(),
@@ -580,23 +657,23 @@ fn parse_index(owned: String, options: &IndexOptions) -> Index {
     }
 }
 
-fn merge(mut a: Part, b: Part) -> Part {
+/// The parts of the text's two halves as one: `b`'s names are interned into `a`'s table and
+/// its records renumbered in place to follow `a`'s, without moving them.
+fn merge(mut a: Part, mut b: Part) -> MergedParts {
     let map: Vec<NameId> = b.names.iter().map(|(_, n)| a.names.intern(n)).collect();
     let deps_base = a.deps.len() as u32;
     let extra_base = a.extra.len() as u32;
     let entry_base = a.entries.len();
-    a.entries.extend(b.entries.into_iter().map(|mut e| {
+    for e in &mut b.entries {
         e.name = map[e.name.index()];
         e.depends.0 += deps_base;
         e.provides.0 += deps_base;
         e.install_if.0 += deps_base;
         e.extra.0 += extra_base;
-        e
-    }));
-    a.deps.extend(b.deps.into_iter().map(|mut d| {
+    }
+    for d in &mut b.deps {
         d.name = map[d.name.index()];
-        d
-    }));
+    }
     a.extra.extend(
         b.extra
             .into_iter()
@@ -608,9 +685,36 @@ fn merge(mut a: Part, b: Part) -> Part {
         p.line += lines;
         p
     }));
-    a.lines += b.lines;
-    a
+    let entries = TwoParts {
+        first: a.entries,
+        second: b.entries,
+    };
+    let deps = TwoParts {
+        first: a.deps,
+        second: b.deps,
+    };
+    (a.names, entries, deps, a.extra, a.problems)
 }
+
+/// The parts of a text parsed whole.
+fn whole(part: Part) -> MergedParts {
+    (
+        part.names,
+        TwoParts::whole(part.entries),
+        TwoParts::whole(part.deps),
+        part.extra,
+        part.problems,
+    )
+}
+
+/// An index's names, records, dependencies, extra fields and problems.
+type MergedParts = (
+    NameTable,
+    TwoParts<Entry>,
+    TwoParts<DepEntry>,
+    Vec<IndexedExtra>,
+    Vec<IndexProblem>,
+);
 
 struct Parser<'t, 'o> {
     /// The whole text: spans are offsets into it.
@@ -665,20 +769,10 @@ fn parse_u64(v: &[u8]) -> Option<u64> {
 }
 
 impl<'t, 'o> Parser<'t, 'o> {
+    /// A parser of `text[start..end]`.
     fn new(text: &'t str, start: usize, end: usize, options: &'o IndexOptions) -> Self {
-        Parser::with_room(text, start, end, end - start, options)
-    }
-
-    /// A parser of `text[start..end]` whose arrays have room for the records of `room` bytes.
-    fn with_room(
-        text: &'t str,
-        start: usize,
-        end: usize,
-        room: usize,
-        options: &'o IndexOptions,
-    ) -> Self {
         // Alpine's records average ~420 bytes, ~2.5 distinct names and ~10 dependency tokens.
-        let guess = room / 400 + 1;
+        let guess = (end - start) / 400 + 1;
         Parser {
             names: NameTable::with_capacity(guess * 3),
             entries: Vec::with_capacity(guess),
@@ -883,5 +977,82 @@ impl<'t, 'o> Parser<'t, 'o> {
         } else {
             (start_len, end_len - start_len)
         };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::PackageInfo;
+
+    /// Records of every kind the parser treats specially: tags, conflicts, provides with and
+    /// without versions, install_if, extra fields, unknown upper-case fields, bad versions, a
+    /// record without a name and names first met in either half.
+    fn varied_text(records: usize) -> String {
+        let mut text = String::new();
+        for i in 0..records {
+            match i % 7 {
+                0 => text.push_str("V:1.0-r0\nD:so:libc.musl-x86_64.so.1\n\n"),
+                1 => text.push_str(&format!(
+                    "C:Q1hdUpqRv5mYgJEqW52UmVsvmeedM=\nP:pkg{i}\nV:{i}.0-r1\nA:x86_64\n\
+                     D:so:libc.musl-x86_64.so.1 lib{} !old{i} bar@edge>=2\n\
+                     p:cmd:pkg{i}={i}.0-r1 virt{}\nk:{i}\nt:1700000000\n\n",
+                    i / 3,
+                    i % 5
+                )),
+                2 => text.push_str(&format!(
+                    "P:pkg{i}-doc\nV:{i}\ni:pkg{i}={i} docs\nX:unknown\nF:extra\n\n"
+                )),
+                3 => text.push_str(&format!("P:lib{i}\nV:not a version\nD:fresh{i}\n\n")),
+                4 => text.push_str(&format!("P:dup\nV:{i}\nD:dup<{i} pkg{}\n\n", i + 1)),
+                5 => text.push_str(&format!("P:tagged{i}\nV:1\nD:x@main y@edge\nr:z\n\n")),
+                _ => text.push_str(&format!("P:plain{i}\nV:2.{i}\nS:{i}\nI:{i}\n\n")),
+            }
+        }
+        text
+    }
+
+    fn packages(index: &Index) -> Vec<(PackageInfo, bool, Vec<Option<String>>)> {
+        (0..index.len())
+            .map(|i| {
+                let p = index.package(i);
+                let lists = [p.depends(), p.provides(), p.install_if()];
+                let ids = lists
+                    .iter()
+                    .flat_map(|l| (0..l.len()).map(|j| l.name_id(j)))
+                    .map(|id| id.map(|id| index.names().get(id).to_owned()))
+                    .collect();
+                (p.to_owned(), index.is_installable(i), ids)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn halves_parse_as_the_whole_text() {
+        let text = varied_text(700);
+        let options = IndexOptions::default();
+        let whole = parse_split(text.clone(), &options, None);
+        assert!(whole.len() > 500 && !whole.problems().is_empty());
+        let expected = packages(&whole);
+        let names: Vec<String> = whole.names().iter().map(|(_, n)| n.to_owned()).collect();
+        let mut written = Vec::new();
+        whole.write_text(&mut written).unwrap();
+        // Split after every 50th blank line.
+        let splits: Vec<usize> = memchr::memmem::find_iter(text.as_bytes(), b"\n\n")
+            .step_by(50)
+            .map(|i| i + 2)
+            .collect();
+        assert!(splits.len() > 10);
+        for mid in splits {
+            let split = parse_split(text.clone(), &options, Some(mid));
+            assert_eq!(packages(&split), expected, "split at {mid}");
+            assert_eq!(split.problems(), whole.problems(), "split at {mid}");
+            let split_names: Vec<String> =
+                split.names().iter().map(|(_, n)| n.to_owned()).collect();
+            assert_eq!(split_names, names, "split at {mid}");
+            let mut out = Vec::new();
+            split.write_text(&mut out).unwrap();
+            assert_eq!(out, written, "split at {mid}");
+        }
     }
 }

@@ -574,3 +574,58 @@ fn corpus_apk3_repositories() {
         again.verify(&keys).expect("verify rewritten");
     }
 }
+
+/// An index text above 512 KiB is parsed while its signature is checked on a second thread:
+/// it is given out only when the check passes, with the same outcomes as a small index.
+#[test]
+fn large_index_loads_only_when_verified() {
+    use apk_index::{Index, IndexOptions, LoadIndexError};
+    let [alice, bob, carol] = keys();
+    let mut text = Vec::new();
+    for i in 0..8000 {
+        text.extend_from_slice(
+            format!("P:pkg{i}\nV:1.{i}-r0\nA:x86_64\nT:package number {i} of a large index\nD:so:libc.musl-x86_64.so.1 pkg{}\n\n", i / 2)
+                .as_bytes(),
+        );
+    }
+    assert!(text.len() > 512 * 1024);
+    let options = IndexOptions::default();
+    let file = write_index_archive(&text, Some(b"big"), &[(alice, SignatureAlgorithm::RsaSha1)])
+        .expect("write");
+    let load = |file: &[u8], keys: &KeySet| Index::from_archive_bytes(file, Some(keys), &options);
+
+    let index = load(&file, &key_set(&[alice, bob])).expect("load");
+    assert_eq!(index.len(), 8000);
+    assert_eq!(index.signed_by(), Some(alice.key_name()));
+    assert_eq!(index.description(), Some("big"));
+
+    assert!(matches!(
+        load(&file, &key_set(&[bob, carol])),
+        Err(LoadIndexError::Verify(VerifyError::UntrustedKey { .. }))
+    ));
+    let mut impostor = KeySet::new();
+    impostor.insert(alice.key_name(), carol.public_key());
+    assert!(matches!(
+        load(&file, &impostor),
+        Err(LoadIndexError::Verify(VerifyError::BadSignature { .. }))
+    ));
+    // A changed byte of the signed stream that does not change what it inflates to (its
+    // gzip header's modification time) still fails the check.
+    let start = IndexArchive::from_bytes(&file)
+        .expect("read")
+        .signed_range()
+        .start;
+    let mut tampered = file.clone();
+    tampered[start + 5] ^= 0x01;
+    let parsed = Index::from_archive_bytes(&tampered, None, &options).expect("unverified load");
+    assert_eq!(parsed.len(), 8000);
+    assert!(matches!(
+        load(&tampered, &key_set(&[alice])),
+        Err(LoadIndexError::Verify(VerifyError::BadSignature { .. }))
+    ));
+    let unsigned = write_index_archive(&text, None, &[]).expect("write");
+    assert!(matches!(
+        load(&unsigned, &key_set(&[alice])),
+        Err(LoadIndexError::Verify(VerifyError::Unsigned))
+    ));
+}
