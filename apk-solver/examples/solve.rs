@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run --release -p apk-solver --example solve -- \
-//!     [--engine auto|greedy|cdcl] [--arch ARCH] [--keys-dir DIR] [--times] \
+//!     [--engine auto|greedy|cdcl] [--arch ARCH] [--keys-dir DIR] [--times] [--repeat N] \
 //!     [--world-file FILE] [--print-world alpine7|main500|mainall] \
 //!     --repo INDEX.tar.gz [--repo …] [WORLD…]
 //! ```
@@ -11,7 +11,9 @@
 //! The indexes load on one thread per file (as apk-rs loads its repositories), each verified
 //! against the keys in `--keys-dir` when it is given (as apk does), then [`Solver::new`]
 //! builds the solver over them. `--times` prints on stderr when loading, building and solving
-//! ended.
+//! ended. `--repeat N` then solves N more times and prints the fastest and the median of those
+//! solves on stderr: the solver alone, its memory warm, steadier on a busy machine than whole
+//! processes.
 //!
 //! `--print-world` prints one of the benchmark worlds (see `benches/worlds/mod.rs`; the
 //! first `--repo` is taken as `main`) instead of solving, so that a timed run can read it with
@@ -38,7 +40,7 @@ fn usage(msg: &str) -> ExitCode {
     eprintln!("solve: {msg}");
     eprintln!(
         "usage: solve [--engine auto|greedy|cdcl] [--arch ARCH] [--keys-dir DIR] \
-         [--times] [--world-file FILE] [--print-world alpine7|main500|mainall] \
+         [--times] [--repeat N] [--world-file FILE] [--print-world alpine7|main500|mainall] \
          --repo FILE [--repo FILE…] [WORLD…]"
     );
     ExitCode::from(2)
@@ -52,6 +54,7 @@ fn main() -> ExitCode {
     let mut print_world = None;
     let mut keys_dir = None;
     let mut times = false;
+    let mut repeat = 0usize;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut value = |what: &str| args.next().ok_or_else(|| format!("{what} needs a value"));
@@ -63,6 +66,12 @@ fn main() -> ExitCode {
                 times = true;
                 Ok(())
             }
+            "--repeat" => value("--repeat").and_then(|v| {
+                repeat = v
+                    .parse()
+                    .map_err(|_| format!("--repeat {v}: not a count"))?;
+                Ok(())
+            }),
             "--print-world" => value("--print-world").map(|v| print_world = Some(v)),
             "--world-file" => value("--world-file").and_then(|f| {
                 std::fs::read_to_string(&f)
@@ -146,6 +155,21 @@ fn main() -> ExitCode {
     let solved = solver.solve(&task);
     if times {
         eprintln!("solved {:?}", t0.elapsed());
+    }
+    if repeat > 0 {
+        let mut each: Vec<_> = (0..repeat)
+            .map(|_| {
+                let t = Instant::now();
+                drop(std::hint::black_box(solver.solve(&task)));
+                t.elapsed()
+            })
+            .collect();
+        each.sort();
+        eprintln!(
+            "{repeat} more solves: fastest {:?}, median {:?}",
+            each[0],
+            each[repeat / 2]
+        );
     }
     let code = match solved {
         Ok(cs) => {

@@ -47,22 +47,16 @@ impl SolveEngine for Greedy {
 
 #[derive(Debug, Clone, Default)]
 struct NameSt {
-    seen: bool,
     locked: bool,
     chosen: Option<Provider>,
     requirers: u32,
     order_id: u32,
     flags_set: bool,
-    dirty: bool,
     in_unresolved: bool,
-    /// Discovered, or some provider of it is: reconsidering a name that is neither does
-    /// nothing, so such a name is never queued.
-    touched: bool,
 }
 
 #[derive(Debug, Clone, Default)]
 struct PkgSt {
-    seen: bool,
     disqualified: bool,
     conflicts: u32,
     selected: bool,
@@ -79,7 +73,14 @@ struct PkgSt {
 struct State<'u> {
     u: &'u Universe,
     ns: Vec<NameSt>,
+    /// Per name: [`TOUCHED`], [`DIRTY`] and [`SEEN`], apart from the rest of its state because
+    /// they are read far more often (every reverse dependency of a disqualified package is
+    /// marked).
+    marks: Vec<u8>,
     ps: Vec<PkgSt>,
+    /// Per package: reached by discovery (apart from the rest of its state, which most of
+    /// the packages discovery walks over never need).
+    pseen: Vec<bool>,
     dirty: VecDeque<NameIdx>,
     unresolved: Vec<NameIdx>,
     merged: HashSet<(NameIdx, NameIdx), FastHash>,
@@ -111,6 +112,14 @@ struct State<'u> {
 
 const NO_NAME: NameIdx = NameIdx::MAX;
 
+/// A name's mark: discovered, or some provider of it is. Reconsidering a name that is neither
+/// does nothing, so such a name is never queued.
+const TOUCHED: u8 = 1;
+/// A name's mark: queued to be reconsidered.
+const DIRTY: u8 = 2;
+/// A name's mark: reached by discovery.
+const SEEN: u8 = 4;
+
 impl<'u> State<'u> {
     fn new(u: &'u Universe, task: &SolverTask) -> State<'u> {
         let global = task.flags.bits();
@@ -126,7 +135,9 @@ impl<'u> State<'u> {
         State {
             u,
             ns: vec![NameSt::default(); u.name_count()],
+            marks: vec![0; u.name_count()],
             ps,
+            pseen: vec![false; u.pkgs.len()],
             dirty: VecDeque::new(),
             unresolved: Vec::new(),
             merged: HashSet::default(),
@@ -162,19 +173,16 @@ impl<'u> State<'u> {
     /// plus the own names of install_if packages that its names can trigger.
     fn package_children(&mut self, pkg: PkgIdx, out: &mut Vec<NameIdx>) {
         let u = self.u;
-        out.extend(u.depends(pkg).iter().map(|d| d.name));
-        out.extend(u.install_if(pkg).iter().map(|d| d.name));
-        out.extend(u.provides(pkg).iter().map(|pv| pv.name));
+        out.extend_from_slice(u.dep_and_iif_names(pkg));
+        out.extend_from_slice(u.provided_names(pkg));
         self.touch_names(pkg);
         for &n in u.pkg_names(pkg) {
             for &iif in u.rinstall_if(n) {
-                if !self.ps[iif as usize].seen {
-                    self.ps[iif as usize].seen = true;
+                if !self.pseen[iif as usize] {
+                    self.pseen[iif as usize] = true;
                     self.touch_names(iif);
-                    let ip = &u.pkgs[iif as usize];
-                    out.extend(u.depends(iif).iter().map(|d| d.name));
-                    out.extend(u.install_if(iif).iter().map(|d| d.name));
-                    out.push(ip.name);
+                    out.extend_from_slice(u.dep_and_iif_names(iif));
+                    out.push(u.pkgs[iif as usize].name);
                 }
             }
         }
@@ -183,39 +191,36 @@ impl<'u> State<'u> {
     /// Package `pkg` was seen: its names now have a seen provider.
     fn touch_names(&mut self, pkg: PkgIdx) {
         for &n in self.u.pkg_names(pkg) {
-            self.ns[n as usize].touched = true;
+            self.marks[n as usize] |= TOUCHED;
         }
     }
 
     fn name_children(&mut self, n: NameIdx, out: &mut Vec<NameIdx>) {
-        self.ns[n as usize].touched = true;
-        self.discovered.push(n);
+        self.marks[n as usize] |= TOUCHED;
         let u = self.u;
         for pr in u.providers(n) {
             let pkg = pr.pkg;
-            if self.ps[pkg as usize].seen {
+            if self.pseen[pkg as usize] {
                 continue;
             }
-            self.ps[pkg as usize].seen = true;
+            self.pseen[pkg as usize] = true;
             self.init_package(pkg);
             self.package_children(pkg, out);
         }
     }
 
     fn init_package(&mut self, pkg: PkgIdx) {
-        let p = &self.u.pkgs[pkg as usize];
-        let selectable = self.u.available(pkg) || p.installed;
-        if !selectable || !p.valid || p.bad_arch.is_some() {
+        if self.u.unselectable(pkg) {
             self.ps[pkg as usize].disqualified = true;
         }
     }
 
     /// Post-order discovery numbering, iteratively (real worlds are deep).
     fn discover(&mut self, root: NameIdx) {
-        if self.ns[root as usize].seen {
+        if self.marks[root as usize] & SEEN != 0 {
             return;
         }
-        self.ns[root as usize].seen = true;
+        self.marks[root as usize] |= SEEN;
         // Every frame's children live in one buffer: frame (name, start, next, end) owns
         // `children[start..end]`, above which deeper frames append theirs.
         let mut children = Vec::new();
@@ -226,8 +231,8 @@ impl<'u> State<'u> {
             if next < end {
                 top.2 += 1;
                 let c = children[next];
-                if !self.ns[c as usize].seen {
-                    self.ns[c as usize].seen = true;
+                if self.marks[c as usize] & SEEN == 0 {
+                    self.marks[c as usize] |= SEEN;
                     let start = children.len();
                     self.name_children(c, &mut children);
                     stack.push((c, start, start, children.len()));
@@ -245,9 +250,9 @@ impl<'u> State<'u> {
     // Helpers
 
     fn mark_dirty(&mut self, n: NameIdx) {
-        let st = &mut self.ns[n as usize];
-        if !st.dirty && st.touched {
-            st.dirty = true;
+        let m = &mut self.marks[n as usize];
+        if *m & (TOUCHED | DIRTY) == TOUCHED {
+            *m |= DIRTY;
             self.dirty.push_back(n);
         }
     }
@@ -469,11 +474,11 @@ impl<'u> State<'u> {
     }
 
     fn reconsider_group(&mut self, n: NameIdx, group: &[Provider], candidates: &mut Vec<Provider>) {
-        self.ns[n as usize].dirty = false;
+        self.marks[n as usize] &= !DIRTY;
         for &p in group {
             let pkg = p.pkg;
             let st = &self.ps[pkg as usize];
-            if !st.seen || st.selected {
+            if !self.pseen[pkg as usize] || st.selected {
                 continue;
             }
             if !st.disqualified && !self.name_taken(pkg) {
@@ -502,7 +507,10 @@ impl<'u> State<'u> {
         if wanted
             && !group.iter().any(|p| {
                 let st = &self.ps[p.pkg as usize];
-                st.seen && !st.selected && self.auto_selectable(*p) && !self.iif_blocked(p.pkg)
+                self.pseen[p.pkg as usize]
+                    && !st.selected
+                    && self.auto_selectable(*p)
+                    && !self.iif_blocked(p.pkg)
             })
         {
             self.lock_none(n);
@@ -510,7 +518,7 @@ impl<'u> State<'u> {
         }
         candidates.extend(group.iter().copied().filter(|p| {
             let st = &self.ps[p.pkg as usize];
-            st.seen
+            self.pseen[p.pkg as usize]
                 && !st.disqualified
                 && !self.name_taken(p.pkg)
                 && !self.iif_blocked(p.pkg)
@@ -616,7 +624,11 @@ impl<'u> State<'u> {
         let mut best: Option<Provider> = None;
         self.each_grouped(n, |p| {
             let st = &self.ps[p.pkg as usize];
-            if !st.seen || st.selected || self.iif_blocked(p.pkg) || !self.auto_selectable(p) {
+            if !self.pseen[p.pkg as usize]
+                || st.selected
+                || self.iif_blocked(p.pkg)
+                || !self.auto_selectable(p)
+            {
                 return;
             }
             if best.is_none_or(|b| self.compare(p, b) == Ordering::Greater) {
@@ -661,8 +673,8 @@ impl<'u> State<'u> {
         }
         for &iif in self.u.rinstall_if(n) {
             let name = self.u.pkgs[iif as usize].name;
-            if !self.ns[name as usize].dirty {
-                self.ns[name as usize].dirty = true;
+            if self.marks[name as usize] & DIRTY == 0 {
+                self.marks[name as usize] |= DIRTY;
                 self.dirty.push_back(name);
             }
         }
@@ -718,7 +730,7 @@ impl<'u> State<'u> {
         let rdepends = u.rdepends(n);
         let mut i = self.rdeps_done[n as usize] as usize;
         while let Some(&r) = rdepends.get(i) {
-            if self.ps[r as usize].seen && !self.ns[u.pkgs[r as usize].name as usize].locked {
+            if self.pseen[r as usize] && !self.ns[u.pkgs[r as usize].name as usize].locked {
                 break;
             }
             i += 1;
@@ -732,7 +744,11 @@ impl<'u> State<'u> {
         let mut count = 0;
         self.each_grouped(n, |p| {
             let st = &self.ps[p.pkg as usize];
-            if st.seen && !st.disqualified && !self.name_taken(p.pkg) && !self.iif_blocked(p.pkg) {
+            if self.pseen[p.pkg as usize]
+                && !st.disqualified
+                && !self.name_taken(p.pkg)
+                && !self.iif_blocked(p.pkg)
+            {
                 any = true;
                 if self.auto_selectable(p) {
                     count += 1;
@@ -852,7 +868,9 @@ impl<'u> State<'u> {
             self.discover(d.name);
         }
         // Discovery is over: the seen sets are final.
-        self.discovered.sort_unstable();
+        self.discovered = (0..u.name_count() as NameIdx)
+            .filter(|&n| self.marks[n as usize] & SEEN != 0)
+            .collect();
         for nf in &task.name_flags {
             if let Some(n) = u.name_ids.get(&nf.name) {
                 self.ns[n as usize].flags_set = true;
@@ -887,13 +905,13 @@ impl<'u> State<'u> {
                 for i in 0..self.discovered.len() {
                     let n = self.discovered[i];
                     let st = &self.ns[n as usize];
-                    if !st.seen || st.locked || st.requirers > 0 {
+                    if st.locked || st.requirers > 0 {
                         continue;
                     }
                     let pending = self.u.providers(n).iter().any(|p| {
                         let ps = &self.ps[p.pkg as usize];
                         p.entry == OWN
-                            && ps.seen
+                            && self.pseen[p.pkg as usize]
                             && !u.install_if(p.pkg).is_empty()
                             && !ps.iif_failed
                             && !ps.disqualified

@@ -652,6 +652,11 @@ pub(crate) struct Universe {
     /// Per package: the names it takes (its own, then its provided ones), packed together for
     /// the engines' walks over many packages.
     names_of: Rows<NameIdx>,
+    /// Per package: the names of its dependencies, then of its install_if conditions, packed
+    /// like `names_of`.
+    dep_names: Rows<NameIdx>,
+    /// Per package: see [`Universe::unselectable`].
+    unselectable: Vec<bool>,
     pub repos: Vec<RepoInfo>,
     /// Tag 0 is the untagged default.
     pub tags: Vec<String>,
@@ -702,6 +707,8 @@ impl Builder {
             rdepends: Rows::default(),
             rinstall_if: Rows::default(),
             names_of: Rows::default(),
+            dep_names: Rows::default(),
+            unselectable: Vec::new(),
             repos: Vec::new(),
             tags: vec![String::new()],
             rules: options.rules,
@@ -1055,6 +1062,22 @@ impl Universe {
         self.names_of.row(p)
     }
 
+    /// Whether package `p` can never be chosen: it is in no available repository and not
+    /// installed, it is invalid, or its arch is not accepted.
+    pub(crate) fn unselectable(&self, p: PkgIdx) -> bool {
+        self.unselectable.get(p as usize).copied().unwrap_or(true)
+    }
+
+    /// The names package `p` provides.
+    pub(crate) fn provided_names(&self, p: PkgIdx) -> &[NameIdx] {
+        self.names_of.row(p).get(1..).unwrap_or_default()
+    }
+
+    /// The names of package `p`'s dependencies, then of its install_if conditions.
+    pub(crate) fn dep_and_iif_names(&self, p: PkgIdx) -> &[NameIdx] {
+        self.dep_names.row(p)
+    }
+
     fn dep(&mut self, d: &DependencyRef<'_>, name: NameIdx) -> Dep {
         let tag = d.tag().map(|t| self.tag_id(t));
         Dep::new(name, d, tag)
@@ -1108,7 +1131,7 @@ impl Universe {
         let u: &Universe = self;
         let parallel = u.pkgs.len() >= PARALLEL_MIN
             && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
-        let (providers, rdepends, rinstall_if, names_of) = std::thread::scope(|s| {
+        let (providers, rdepends, rinstall_if, names_of, dep_names) = std::thread::scope(|s| {
             let providers = parallel
                 .then(|| {
                     std::thread::Builder::new()
@@ -1119,16 +1142,40 @@ impl Universe {
             let rdepends = u.reverse_rows(|p| u.depends(p));
             let rinstall_if = u.reverse_rows(|p| u.install_if(p));
             let names_of = u.names_of_rows();
+            let dep_names = u.dep_name_rows();
             let providers = match providers.map(|h| h.join()) {
                 Some(Ok(rows)) => rows,
                 _ => u.provider_rows(),
             };
-            (providers, rdepends, rinstall_if, names_of)
+            (providers, rdepends, rinstall_if, names_of, dep_names)
         });
         self.providers = providers;
         self.rdepends = rdepends;
         self.rinstall_if = rinstall_if;
         self.names_of = names_of;
+        self.dep_names = dep_names;
+        self.unselectable = (0..self.pkgs.len() as PkgIdx)
+            .map(|i| {
+                let p = &self.pkgs[i as usize];
+                !(self.available(i) || p.installed) || !p.valid || p.bad_arch.is_some()
+            })
+            .collect();
+    }
+
+    /// Per package, the names of its dependencies and install_if conditions.
+    fn dep_name_rows(&self) -> Rows<NameIdx> {
+        let mut rows = Rows {
+            start: Vec::with_capacity(self.pkgs.len() + 1),
+            items: Vec::with_capacity(self.deps.len()),
+        };
+        rows.start.push(0);
+        for p in &self.pkgs {
+            let [a, _, c] = p.deps;
+            let deps = self.deps.get(a as usize..c as usize).unwrap_or_default();
+            rows.items.extend(deps.iter().map(|d| d.name));
+            rows.start.push(rows.items.len() as u32);
+        }
+        rows
     }
 
     /// Per package, the names it takes.
