@@ -326,45 +326,95 @@ impl Index {
 
     /// Open several index files at once, one thread per file (at most as many threads as the
     /// machine has cores), returning the results in the order of `paths`.
+    ///
+    /// ```no_run
+    /// use apk_index::{Index, IndexOptions, KeySet};
+    /// let keys = KeySet::from_dir("/etc/apk/keys")?;
+    /// let paths = ["main/x86_64/APKINDEX.tar.gz", "community/x86_64/APKINDEX.tar.gz"];
+    /// for loaded in Index::open_many(&paths, Some(&keys), &IndexOptions::default()) {
+    ///     println!("{} packages", loaded?.len());
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn open_many<P: AsRef<Path> + Sync>(
         paths: &[P],
         keys: Option<&KeySet>,
         options: &IndexOptions,
     ) -> Vec<Result<Index, LoadIndexError>> {
+        let mut results = Vec::with_capacity(paths.len());
+        Index::open_each(paths, keys, options, |_, loaded| results.push(loaded));
+        results
+    }
+
+    /// Open several index files at once like [`Index::open_many`], handing each result to
+    /// `each` (with its position in `paths`) on the calling thread, in the order of `paths`,
+    /// as soon as it and every one before it are loaded: the caller can put the first indexes
+    /// to work while the later ones still load.
+    ///
+    /// ```no_run
+    /// use apk_index::{Index, IndexOptions, KeySet};
+    /// let keys = KeySet::from_dir("/etc/apk/keys")?;
+    /// let paths = ["main/x86_64/APKINDEX.tar.gz", "community/x86_64/APKINDEX.tar.gz"];
+    /// let mut total = 0;
+    /// Index::open_each(&paths, Some(&keys), &IndexOptions::default(), |i, loaded| {
+    ///     match loaded {
+    ///         Ok(index) => total += index.len(),
+    ///         Err(err) => eprintln!("{}: {err}", paths[i]),
+    ///     }
+    /// });
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn open_each<P: AsRef<Path> + Sync>(
+        paths: &[P],
+        keys: Option<&KeySet>,
+        options: &IndexOptions,
+        mut each: impl FnMut(usize, Result<Index, LoadIndexError>),
+    ) {
         let workers = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1)
             .min(paths.len())
             .max(1);
         let next = std::sync::atomic::AtomicUsize::new(0);
-        let mut results: Vec<Option<Result<Index, LoadIndexError>>> =
-            (0..paths.len()).map(|_| None).collect();
-        let slots = std::sync::Mutex::new(&mut results);
         std::thread::scope(|s| {
+            let (sender, results) = std::sync::mpsc::channel();
             for _ in 0..workers {
-                s.spawn(|| {
+                let (sender, next) = (sender.clone(), &next);
+                s.spawn(move || {
                     loop {
                         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         let Some(path) = paths.get(i) else { break };
-                        let r = Index::open(path, keys, options);
-                        if let Ok(mut slots) = slots.lock() {
-                            slots[i] = Some(r);
+                        if sender.send((i, Index::open(path, keys, options))).is_err() {
+                            break;
                         }
                     }
                 });
             }
-        });
-        results
-            .into_iter()
-            .map(|r| {
-                r.unwrap_or_else(|| {
+            drop(sender);
+            let mut pending: Vec<Option<Result<Index, LoadIndexError>>> =
+                (0..paths.len()).map(|_| None).collect();
+            let mut handed = 0;
+            // Ends when every worker has finished.
+            for (i, loaded) in results {
+                if let Some(slot) = pending.get_mut(i) {
+                    *slot = Some(loaded);
+                }
+                while let Some(loaded) = pending.get_mut(handed).and_then(Option::take) {
+                    each(handed, loaded);
+                    handed += 1;
+                }
+            }
+            // A worker that failed left its file without a result.
+            for (i, path) in paths.iter().enumerate().skip(handed) {
+                let loaded = pending[i].take().unwrap_or_else(|| {
                     Err(LoadIndexError::Io {
-                        path: PathBuf::new(),
+                        path: path.as_ref().to_owned(),
                         source: io::Error::other("index loader thread failed"),
                     })
-                })
-            })
-            .collect()
+                });
+                each(i, loaded);
+            }
+        });
     }
 
     /// Number of packages.

@@ -59,6 +59,29 @@ impl NameTable {
         }
     }
 
+    /// Makes room for about `names` more names.
+    ///
+    /// ```
+    /// use apk_index::NameTable;
+    /// let mut names = NameTable::new();
+    /// names.reserve(1000);
+    /// assert!(names.is_empty());
+    /// ```
+    pub fn reserve(&mut self, names: usize) {
+        let NameTable {
+            arena,
+            spans,
+            table,
+            hasher,
+        } = self;
+        arena.reserve(names * 16);
+        spans.reserve(names);
+        table.reserve(names, |&id| {
+            let (start, len) = spans[id as usize];
+            hasher.hash_one(&arena[start as usize..(start + len) as usize])
+        });
+    }
+
     /// The id of `name`, adding it if it is new.
     ///
     /// # Panics

@@ -629,3 +629,63 @@ fn large_index_loads_only_when_verified() {
         Err(LoadIndexError::Verify(VerifyError::Unsigned))
     ));
 }
+
+/// `open_each` hands every file's result over in the order of the paths, whatever order they
+/// finish in, with errors in their place; `open_many` collects the same.
+#[test]
+fn open_each_keeps_path_order() {
+    use apk_index::{Index, IndexOptions, LoadIndexError};
+    let [alice, bob, _] = keys();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut paths = Vec::new();
+    for (i, packages) in [3000usize, 1, 40, 2].into_iter().enumerate() {
+        let text: String = (0..packages)
+            .map(|p| format!("P:r{i}p{p}\nV:1.{p}-r0\nD:so:libc.musl-x86_64.so.1\n\n"))
+            .collect();
+        let file = write_index_archive(
+            text.as_bytes(),
+            None,
+            &[(alice, SignatureAlgorithm::RsaSha1)],
+        )
+        .expect("write");
+        let path = dir.path().join(format!("{i}.tar.gz"));
+        std::fs::write(&path, file).expect("write file");
+        paths.push(path);
+    }
+    paths.insert(2, dir.path().join("missing.tar.gz"));
+    let keys = key_set(&[alice]);
+    let options = IndexOptions::default();
+    let mut seen = Vec::new();
+    Index::open_each(&paths, Some(&keys), &options, |i, loaded| {
+        let summary = match loaded {
+            Ok(index) => Ok((index.len(), index.package(0).name().to_owned())),
+            Err(LoadIndexError::Io { path, .. }) => Err(path),
+            Err(other) => panic!("{other}"),
+        };
+        seen.push((i, summary));
+    });
+    assert_eq!(
+        seen,
+        [
+            (0, Ok((3000, "r0p0".to_owned()))),
+            (1, Ok((1, "r1p0".to_owned()))),
+            (2, Err(paths[2].clone())),
+            (3, Ok((40, "r2p0".to_owned()))),
+            (4, Ok((2, "r3p0".to_owned()))),
+        ]
+    );
+    let many = Index::open_many(&paths, Some(&key_set(&[bob])), &options);
+    assert_eq!(many.len(), 5);
+    assert!(matches!(many[2], Err(LoadIndexError::Io { .. })));
+    assert!(
+        many.iter()
+            .enumerate()
+            .all(|(i, r)| i == 2 || matches!(r, Err(LoadIndexError::Verify(_))))
+    );
+    let opened = Index::open_many(&paths, None, &options);
+    let lens: Vec<_> = opened
+        .iter()
+        .map(|r| r.as_ref().map(Index::len).ok())
+        .collect();
+    assert_eq!(lens, [Some(3000), Some(1), None, Some(40), Some(2)]);
+}

@@ -8,9 +8,10 @@
 //!     --repo INDEX.tar.gz [--repo …] [WORLD…]
 //! ```
 //!
-//! The indexes load on one thread per file (as apk-rs loads its repositories), each verified
-//! against the keys in `--keys-dir` when it is given (as apk does), then [`Solver::new`]
-//! builds the solver over them. `--times` prints on stderr when loading, building and solving
+//! The indexes load on one thread per file ([`Index::open_each`]), each verified against the
+//! keys in `--keys-dir` when it is given (as apk does), and each goes into a [`SolverBuilder`]
+//! as soon as it and those before it are loaded, while later ones still load. `--times` prints
+//! on stderr when loading (with the building that overlapped it), building and solving
 //! ended. `--repeat N` then solves N more times and prints the fastest and the median of those
 //! solves on stderr: the solver alone, its memory warm, steadier on a busy machine than whole
 //! processes.
@@ -34,7 +35,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use apk_index::{Index, IndexOptions, InstalledDb, InstalledDbOptions, KeySet};
-use apk_solver::{Engine, Repository, Solver, SolverOptions};
+use apk_solver::{Engine, Repository, SolverBuilder, SolverOptions};
 
 fn usage(msg: &str) -> ExitCode {
     eprintln!("solve: {msg}");
@@ -113,15 +114,23 @@ fn main() -> ExitCode {
         return usage("empty installed db");
     };
     let opts = IndexOptions::default();
+    // Each index goes into the solver as soon as it is loaded, while the later ones still load.
+    let mut builder = SolverBuilder::new(&options);
     let mut repositories = Vec::new();
-    for (r, loaded) in repos
-        .iter()
-        .zip(Index::open_many(&repos, keys.as_ref(), &opts))
-    {
-        match loaded {
-            Ok(i) => repositories.push(Repository::new(i)),
-            Err(e) => return usage(&format!("{r}: {e}")),
+    let mut failed = None;
+    Index::open_each(&repos, keys.as_ref(), &opts, |i, loaded| match loaded {
+        Ok(index) if failed.is_none() => {
+            let repo = Repository::new(index);
+            builder.add_repository(&repo);
+            repositories.push(repo);
         }
+        Ok(_) => {}
+        Err(e) => {
+            failed.get_or_insert(format!("{}: {e}", repos[i]));
+        }
+    });
+    if let Some(e) = failed {
+        return usage(&e);
     }
     if times {
         eprintln!("loaded {:?}", t0.elapsed());
@@ -129,7 +138,7 @@ fn main() -> ExitCode {
     let main_names = print_world
         .as_ref()
         .map(|_| worlds::main_names(&repositories[0].index));
-    let solver = Solver::new(&repositories, &empty, &options);
+    let solver = builder.finish(&empty);
     if times {
         eprintln!("built {:?}", t0.elapsed());
     }

@@ -101,6 +101,51 @@ pub struct Solver {
     universe: Universe,
 }
 
+/// Builds a [`Solver`] one repository at a time, so that the first repositories are taken in
+/// while later ones still load ([`Index::open_each`](apk_index::Index::open_each)).
+/// [`Solver::new`] is this over a list.
+///
+/// ```
+/// use apk_index::{Index, IndexOptions, InstalledDb};
+/// use apk_solver::{Repository, SolverBuilder, SolverOptions, SolverTask};
+///
+/// let texts = ["P:a\nV:1\nD:b\n\n", "P:b\nV:1\n\n"];
+/// let mut builder = SolverBuilder::new(&SolverOptions::default());
+/// for text in texts {
+///     builder.add_repository(&Repository::new(Index::from_text(text, &IndexOptions::default())));
+/// }
+/// let solver = builder.finish(&InstalledDb::default());
+/// let task = SolverTask { world: vec!["a".parse()?], ..SolverTask::default() };
+/// assert_eq!(solver.solve(&task)?.changes().len(), 2);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct SolverBuilder {
+    builder: model::Builder,
+}
+
+impl SolverBuilder {
+    /// A builder with no repository yet.
+    pub fn new(options: &SolverOptions) -> SolverBuilder {
+        SolverBuilder {
+            builder: model::Builder::with_capacity(options, 0, 0),
+        }
+    }
+
+    /// Adds the next repository, in repositories-file order (which decides ties, as in
+    /// apk). Beyond the 63rd, repositories are ignored, as apk ignores them.
+    pub fn add_repository(&mut self, repository: &Repository) {
+        self.builder.add(repository);
+    }
+
+    /// The solver over the repositories added and the installed database.
+    pub fn finish(self, installed: &apk_index::InstalledDb) -> Solver {
+        Solver {
+            universe: self.builder.finish(installed),
+        }
+    }
+}
+
 /// Returned by [`Solver::solve`].
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]

@@ -525,6 +525,14 @@ impl ByKey {
     }
 
     /// Records package `idx` (the last of `pkgs`) unless its key is taken.
+    /// Makes room for `additional` more packages.
+    fn reserve(&mut self, pkgs: &[Pkg], additional: usize) {
+        let hasher = &self.hasher;
+        self.table.reserve(additional, |&i| {
+            PkgKey::of_pkg(&pkgs[i as usize]).hash(hasher)
+        });
+    }
+
     fn insert(&mut self, pkgs: &[Pkg], idx: PkgIdx) {
         let key = PkgKey::of_pkg(&pkgs[idx as usize]);
         let hash = key.hash(&self.hasher);
@@ -737,6 +745,13 @@ impl Builder {
             return;
         }
         let index = &repo.index;
+        // Room for every record (untouched room costs no memory).
+        let records = index.len();
+        u.pkgs.reserve(records);
+        u.deps.reserve(records * 5);
+        u.provides.reserve(records * 2);
+        u.name_ids.table.reserve(index.names().len());
+        by_key.reserve(&u.pkgs, records);
         let tag = repo.tag.as_deref().map_or(0, |t| u.tag_id(t));
         let available = match repo.kind {
             RepositoryKind::Remote => !options.no_network,

@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 use apk_index::{Dependency, Index, IndexOptions, InstalledDb, Rules};
 use apk_solver::command::{Invocation, read_installed, run};
 use apk_solver::{
-    ChangeKind, Changeset, Engine, Repository, Solver, SolverFlags, SolverOptions, SolverTask,
+    ChangeKind, Changeset, Engine, Repository, Solver, SolverBuilder, SolverFlags, SolverOptions,
+    SolverTask,
 };
 
 /// `$APK_CORPUS/<set>`, or `None` (with a note) without `APK_CORPUS`; panics when set but the
@@ -102,6 +103,20 @@ fn world_solves_to_installed_set(dir: &Path, arch: &str, count: usize) -> (Solve
     assert_eq!(got, want);
     assert_eq!(cs.package_count(), count);
     eprintln!("{}", cs.summary());
+    // Taking the repositories in one at a time (as while they load) builds the same solver.
+    let mut builder = SolverBuilder::new(&options);
+    for repo in &repos {
+        builder.add_repository(repo);
+    }
+    let incremental = builder.finish(&read_installed(b""));
+    let again = incremental
+        .solve(&task)
+        .unwrap_or_else(|e| panic!("solve failed:\n{}", e.report()));
+    assert_eq!(again.transcript(), cs.transcript());
+    assert_eq!(
+        incremental.has_broken_packages(),
+        solver.has_broken_packages()
+    );
     (solver, cs)
 }
 
