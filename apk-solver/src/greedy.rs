@@ -48,7 +48,6 @@ impl SolveEngine for Greedy {
 #[derive(Debug, Clone, Default)]
 struct NameSt {
     locked: bool,
-    chosen: Option<Provider>,
     requirers: u32,
     order_id: u32,
     flags_set: bool,
@@ -59,15 +58,10 @@ struct NameSt {
 struct PkgSt {
     disqualified: bool,
     conflicts: u32,
-    selected: bool,
     deps_applied: bool,
     iif_triggered: bool,
     iif_failed: bool,
-    flags: u8,
     inh: u8,
-    allowed: u64,
-    preferred: u64,
-    error: bool,
 }
 
 struct State<'u> {
@@ -78,6 +72,9 @@ struct State<'u> {
     /// marked).
     marks: Vec<u8>,
     ps: Vec<PkgSt>,
+    /// What the pass decides (which packages, each name's provider) and the per-package
+    /// state the changeset reads (pins, flags), kept in the shape it is handed over in.
+    sel: Selection,
     /// Per package: reached by discovery (apart from the rest of its state, which most of
     /// the packages discovery walks over never need).
     pseen: Vec<bool>,
@@ -122,21 +119,20 @@ const SEEN: u8 = 4;
 
 impl<'u> State<'u> {
     fn new(u: &'u Universe, task: &SolverTask) -> State<'u> {
-        let global = task.flags.bits();
-        let ps = u
-            .pkgs
-            .iter()
-            .map(|_| PkgSt {
-                flags: global,
-                allowed: 1,
-                ..PkgSt::default()
-            })
-            .collect();
+        let packages = u.pkgs.len();
         State {
             u,
             ns: vec![NameSt::default(); u.name_count()],
             marks: vec![0; u.name_count()],
-            ps,
+            ps: vec![PkgSt::default(); packages],
+            sel: Selection {
+                selected: vec![false; packages],
+                chosen: vec![None; u.name_count()],
+                allowed: vec![1; packages],
+                preferred: vec![0; packages],
+                flags: vec![task.flags.bits(); packages],
+                errored: vec![false; packages],
+            },
             pseen: vec![false; u.pkgs.len()],
             dirty: VecDeque::new(),
             unresolved: Vec::new(),
@@ -156,14 +152,7 @@ impl<'u> State<'u> {
     }
 
     fn into_selection(self) -> Selection {
-        Selection {
-            selected: self.ps.iter().map(|p| p.selected).collect(),
-            chosen: self.ns.iter().map(|n| n.chosen).collect(),
-            allowed: self.ps.iter().map(|p| p.allowed).collect(),
-            preferred: self.ps.iter().map(|p| p.preferred).collect(),
-            flags: self.ps.iter().map(|p| p.flags).collect(),
-            errored: self.ps.iter().map(|p| p.error).collect(),
-        }
+        self.sel
     }
 
     // -----------------------------------------------------------------------------------------
@@ -286,8 +275,8 @@ impl<'u> State<'u> {
 
     /// Whether the package cannot be chosen because its own name is decided for another one.
     fn name_taken(&self, pkg: PkgIdx) -> bool {
-        let n = &self.ns[self.u.pkgs[pkg as usize].name as usize];
-        n.locked && n.chosen.is_none_or(|c| c.pkg != pkg)
+        let n = self.u.pkgs[pkg as usize].name as usize;
+        self.ns[n].locked && self.sel.chosen[n].is_none_or(|c| c.pkg != pkg)
     }
 
     /// Provider entries grouped per package, in provider order, keeping the best entry (own
@@ -326,7 +315,7 @@ impl<'u> State<'u> {
             .providers(n)
             .iter()
             .copied()
-            .filter(|p| self.ps[p.pkg as usize].selected)
+            .filter(|p| self.sel.selected[p.pkg as usize])
     }
 
     fn auto_selectable(&self, p: Provider) -> bool {
@@ -379,11 +368,11 @@ impl<'u> State<'u> {
                 self.ps[pkg as usize].conflicts += 1;
                 self.disqualify(pkg);
             } else if !dep.conflict {
-                let st = &mut self.ps[pkg as usize];
-                st.flags |= inh;
-                st.inh |= inh;
-                st.allowed |= allowed;
-                st.preferred |= preferred;
+                let i = pkg as usize;
+                self.ps[i].inh |= inh;
+                self.sel.flags[i] |= inh;
+                self.sel.allowed[i] |= allowed;
+                self.sel.preferred[i] |= preferred;
             }
         }
         self.mark_dirty(n);
@@ -398,7 +387,7 @@ impl<'u> State<'u> {
         if !p.valid || p.bad_arch.is_some() {
             return;
         }
-        let (allowed, inh) = (self.ps[pkg as usize].allowed, self.ps[pkg as usize].inh);
+        let (allowed, inh) = (self.sel.allowed[pkg as usize], self.ps[pkg as usize].inh);
         let deps = self.u.depends(pkg);
         for d in deps {
             self.apply_constraint(Some(pkg), d, allowed, 0, inh);
@@ -419,8 +408,8 @@ impl<'u> State<'u> {
                 .any(|p| self.u.version_matches(dep, p));
         }
         self.u.providers(dep.name).iter().any(|&p| {
-            let st = &self.ps[p.pkg as usize];
-            (st.selected || (!st.disqualified && !self.name_taken(p.pkg)))
+            (self.sel.selected[p.pkg as usize]
+                || (!self.ps[p.pkg as usize].disqualified && !self.name_taken(p.pkg)))
                 && self.u.version_matches(dep, p)
         })
     }
@@ -448,13 +437,12 @@ impl<'u> State<'u> {
                 return;
             }
             for p in sel {
-                pins |= self.ps[p.pkg as usize].allowed;
+                pins |= self.sel.allowed[p.pkg as usize];
             }
         }
         if decided {
-            let st = &mut self.ps[pkg as usize];
-            st.iif_triggered = true;
-            st.allowed |= pins;
+            self.ps[pkg as usize].iif_triggered = true;
+            self.sel.allowed[pkg as usize] |= pins;
             let n = self.u.pkgs[pkg as usize].name;
             self.add_unresolved(n);
             self.mark_dirty(n);
@@ -477,11 +465,10 @@ impl<'u> State<'u> {
         self.marks[n as usize] &= !DIRTY;
         for &p in group {
             let pkg = p.pkg;
-            let st = &self.ps[pkg as usize];
-            if !self.pseen[pkg as usize] || st.selected {
+            if !self.pseen[pkg as usize] || self.sel.selected[pkg as usize] {
                 continue;
             }
-            if !st.disqualified && !self.name_taken(pkg) {
+            if !self.ps[pkg as usize].disqualified && !self.name_taken(pkg) {
                 let bad = self
                     .u
                     .depends(pkg)
@@ -506,9 +493,8 @@ impl<'u> State<'u> {
         // at once: apk's "(virtual)" and "(no such package)" errors.
         if wanted
             && !group.iter().any(|p| {
-                let st = &self.ps[p.pkg as usize];
                 self.pseen[p.pkg as usize]
-                    && !st.selected
+                    && !self.sel.selected[p.pkg as usize]
                     && self.auto_selectable(*p)
                     && !self.iif_blocked(p.pkg)
             })
@@ -568,10 +554,13 @@ impl<'u> State<'u> {
         let u = self.u;
         let (sa, sb) = (&self.ps[a.pkg as usize], &self.ps[b.pkg as usize]);
         let (pa, pb) = (&u.pkgs[a.pkg as usize], &u.pkgs[b.pkg as usize]);
-        let flags = sa.flags | sb.flags;
-        let tag_ok = |pkg: PkgIdx, st: &PkgSt| u.tag_mask(pkg) & st.allowed != 0;
-        let tag_pref = |pkg: PkgIdx, st: &PkgSt| {
-            let pref = if st.preferred == 0 { 1 } else { st.preferred };
+        let flags = self.sel.flags[a.pkg as usize] | self.sel.flags[b.pkg as usize];
+        let tag_ok = |pkg: PkgIdx| u.tag_mask(pkg) & self.sel.allowed[pkg as usize] != 0;
+        let tag_pref = |pkg: PkgIdx| {
+            let pref = match self.sel.preferred[pkg as usize] {
+                0 => 1,
+                p => p,
+            };
             u.tag_mask(pkg) & pref != 0
         };
         let mut ord = (!sa.disqualified)
@@ -583,15 +572,15 @@ impl<'u> State<'u> {
         let untagged = |pkg: PkgIdx| u.tag_mask(pkg) & !1 == 0;
         if flags & F_LATEST != 0 && untagged(a.pkg) && untagged(b.pkg) {
             ord = ord
-                .then(tag_ok(a.pkg, sa).cmp(&tag_ok(b.pkg, sb)))
+                .then(tag_ok(a.pkg).cmp(&tag_ok(b.pkg)))
                 .then(u.available(a.pkg).cmp(&u.available(b.pkg)));
         } else {
-            ord = ord.then(tag_ok(a.pkg, sa).cmp(&tag_ok(b.pkg, sb)));
+            ord = ord.then(tag_ok(a.pkg).cmp(&tag_ok(b.pkg)));
             if flags & F_AVAILABLE != 0 {
                 ord = ord.then(u.available(a.pkg).cmp(&u.available(b.pkg)));
             }
             ord = ord
-                .then(tag_pref(a.pkg, sa).cmp(&tag_pref(b.pkg, sb)))
+                .then(tag_pref(a.pkg).cmp(&tag_pref(b.pkg)))
                 .then(pa.priority.cmp(&pb.priority));
             // v3: through a provided name the installed package is preferred only over
             // other versions of itself (`so:libX11.so.6=6.3.0` keeps the installed libx11;
@@ -623,9 +612,8 @@ impl<'u> State<'u> {
     fn select_name(&mut self, n: NameIdx) {
         let mut best: Option<Provider> = None;
         self.each_grouped(n, |p| {
-            let st = &self.ps[p.pkg as usize];
             if !self.pseen[p.pkg as usize]
-                || st.selected
+                || self.sel.selected[p.pkg as usize]
                 || self.iif_blocked(p.pkg)
                 || !self.auto_selectable(p)
             {
@@ -638,7 +626,7 @@ impl<'u> State<'u> {
         match best {
             Some(p) => {
                 if self.ps[p.pkg as usize].disqualified {
-                    self.ps[p.pkg as usize].error = true;
+                    self.sel.errored[p.pkg as usize] = true;
                 }
                 self.assign(p, n);
             }
@@ -648,14 +636,14 @@ impl<'u> State<'u> {
 
     fn lock_none(&mut self, n: NameIdx) {
         self.ns[n as usize].locked = true;
-        self.ns[n as usize].chosen = None;
+        self.sel.chosen[n as usize] = None;
         // Nothing may provide a name decided empty.
         let providers: Vec<PkgIdx> = self
             .u
             .providers(n)
             .iter()
             .map(|p| p.pkg)
-            .filter(|&p| !self.ps[p as usize].selected)
+            .filter(|&p| !self.sel.selected[p as usize])
             .collect();
         for p in providers {
             self.disqualify(p);
@@ -687,13 +675,13 @@ impl<'u> State<'u> {
             return;
         }
         st.locked = true;
-        st.chosen = Some(p);
+        self.sel.chosen[n as usize] = Some(p);
         self.after_lock(n);
     }
 
     fn assign(&mut self, p: Provider, via: NameIdx) {
         let pkg = p.pkg;
-        self.ps[pkg as usize].selected = true;
+        self.sel.selected[pkg as usize] = true;
         let own = self.u.pkgs[pkg as usize].name;
         self.lock(own, Provider { pkg, entry: OWN });
         if via != own && self.u.is_virtual(p) {
@@ -875,9 +863,8 @@ impl<'u> State<'u> {
             if let Some(n) = u.name_ids.get(&nf.name) {
                 self.ns[n as usize].flags_set = true;
                 for p in u.providers(n) {
-                    let st = &mut self.ps[p.pkg as usize];
-                    st.flags |= nf.flags.bits();
-                    st.inh |= nf.inheritable.bits();
+                    self.sel.flags[p.pkg as usize] |= nf.flags.bits();
+                    self.ps[p.pkg as usize].inh |= nf.inheritable.bits();
                 }
             }
         }

@@ -19,14 +19,7 @@ impl<'u> Guide<'u> {
     pub(crate) fn new(u: &'u Universe, world: &[Dep], task: &SolverTask) -> Guide<'u> {
         let mut state = State::new(u, task);
         state.solve(world, task);
-        let selection = Selection {
-            selected: state.ps.iter().map(|p| p.selected).collect(),
-            chosen: state.ns.iter().map(|n| n.chosen).collect(),
-            allowed: state.ps.iter().map(|p| p.allowed).collect(),
-            preferred: state.ps.iter().map(|p| p.preferred).collect(),
-            flags: state.ps.iter().map(|p| p.flags).collect(),
-            errored: state.ps.iter().map(|p| p.error).collect(),
-        };
+        let selection = state.sel.clone();
         // Rank on the static preferences only: disqualification and conflict counts are the
         // greedy pass's dynamic state, which another engine replaces with its own reasoning.
         for p in &mut state.ps {
