@@ -547,9 +547,15 @@ impl ByKey {
     }
 }
 
-/// Indexes of at least this many records have their second half converted on a second
-/// thread (below, the thread is not worth starting).
+/// Indexes of at least this many records are drafted on a second thread while they are added
+/// (below, the thread is not worth starting).
 const PARALLEL_MIN: usize = 4096;
+
+/// Records per draft when a second thread drafts an index's records.
+const DRAFT_CHUNK: usize = 512;
+
+/// How many drafts the drafting thread may be ahead.
+const DRAFTS_AHEAD: usize = 4;
 
 /// One index's names mapped to the universe's, each interned when first met.
 struct NameMap<'i> {
@@ -793,38 +799,53 @@ impl Builder {
 impl Universe {
     /// Add the records of repository `ri`, names interned in the order the records mention
     /// them (own name, dependencies, install_if, provides), as apk meets them. A large index
-    /// has the second half of its records converted on a second thread meanwhile (with the
-    /// index's own name ids), which are then mapped and added in order.
+    /// has its records after the first chunk drafted on a second thread meanwhile (with the
+    /// index's own name ids), chunk by chunk; each draft is then mapped and added in order.
     fn add_index(&mut self, index: &Index, ri: usize, by_key: &mut ByKey, options: &SolverOptions) {
         let len = index.len();
-        let split =
+        let parallel =
             len >= PARALLEL_MIN && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
-        let mid = if split { len / 2 } else { len };
         let mut names = NameMap {
             texts: index.names(),
             map: vec![UNMAPPED; index.names().len()],
         };
+        // This thread converts the first chunk itself while a second one drafts the rest,
+        // chunk by chunk and a few chunks ahead; each draft is then added in order.
+        let first = if parallel { DRAFT_CHUNK.min(len) } else { len };
+        let mut next = first;
         std::thread::scope(|s| {
-            let second = (mid < len)
-                .then(|| {
-                    std::thread::Builder::new()
-                        .spawn_scoped(s, || Draft::convert(index, mid..len, ri, options))
-                        .ok()
-                })
-                .flatten();
-            for i in 0..mid {
+            let (drafts, drafted) = std::sync::mpsc::sync_channel(DRAFTS_AHEAD);
+            if first < len {
+                // If the thread cannot start, `drafts` is dropped with it and nothing arrives.
+                let _ = std::thread::Builder::new().spawn_scoped(s, move || {
+                    let mut start = first;
+                    while start < len {
+                        let end = (start + DRAFT_CHUNK).min(len);
+                        if drafts
+                            .send(Draft::convert(index, start..end, ri, options))
+                            .is_err()
+                        {
+                            break;
+                        }
+                        start = end;
+                    }
+                });
+            } else {
+                drop(drafts);
+            }
+            for i in 0..first {
                 self.add_record(index, i, ri, by_key, &mut names, options);
             }
-            match second.map(|h| h.join()) {
-                Some(Ok(draft)) => self.add_draft(index, draft, mid, ri, by_key, &mut names),
-                // Without a second thread (or if it failed), convert them here.
-                _ => {
-                    for i in mid..len {
-                        self.add_record(index, i, ri, by_key, &mut names, options);
-                    }
-                }
+            for draft in drafted {
+                let count = draft.pkgs.len();
+                self.add_draft(index, draft, next, ri, by_key, &mut names);
+                next += count;
             }
         });
+        // Whatever the second thread did not draft (it failed to start or stopped), here.
+        for i in next..len {
+            self.add_record(index, i, ri, by_key, &mut names, options);
+        }
     }
 
     /// Add record `i` of repository `ri`'s index.
