@@ -1161,41 +1161,38 @@ impl Universe {
     }
 
     /// Fill every name's providers, reverse dependencies and reverse install_if, in package
-    /// order, each kind in one array allocated at its final size (the providers on a second
-    /// thread meanwhile, when there are many packages).
+    /// order, each kind in one array allocated at its final size (the providers and reverse
+    /// install_if on a second thread meanwhile, when there are many packages), and the packed
+    /// per-package name lists.
     fn link_names(&mut self) {
         let u: &Universe = self;
         let parallel = u.pkgs.len() >= PARALLEL_MIN
             && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
-        let (providers, rdepends, rinstall_if, names_of, dep_names) = std::thread::scope(|s| {
-            let providers = parallel
-                .then(|| {
-                    std::thread::Builder::new()
-                        .spawn_scoped(s, || u.provider_rows())
-                        .ok()
-                })
+        let (providers, rdepends, rinstall_if, names) = std::thread::scope(|s| {
+            let other = || (u.provider_rows(), u.reverse_rows(|p| u.install_if(p)));
+            let helper = parallel
+                .then(|| std::thread::Builder::new().spawn_scoped(s, other).ok())
                 .flatten();
             let rdepends = u.reverse_rows(|p| u.depends(p));
-            let rinstall_if = u.reverse_rows(|p| u.install_if(p));
             let names_of = u.names_of_rows();
             let dep_names = u.dep_name_rows();
-            let providers = match providers.map(|h| h.join()) {
+            let unselectable = (0..u.pkgs.len() as PkgIdx)
+                .map(|i| {
+                    let p = &u.pkgs[i as usize];
+                    !(u.available(i) || p.installed) || !p.valid || p.bad_arch.is_some()
+                })
+                .collect();
+            let (providers, rinstall_if) = match helper.map(|h| h.join()) {
                 Some(Ok(rows)) => rows,
-                _ => u.provider_rows(),
+                _ => other(),
             };
-            (providers, rdepends, rinstall_if, names_of, dep_names)
+            let names = (names_of, dep_names, unselectable);
+            (providers, rdepends, rinstall_if, names)
         });
         self.providers = providers;
         self.rdepends = rdepends;
         self.rinstall_if = rinstall_if;
-        self.names_of = names_of;
-        self.dep_names = dep_names;
-        self.unselectable = (0..self.pkgs.len() as PkgIdx)
-            .map(|i| {
-                let p = &self.pkgs[i as usize];
-                !(self.available(i) || p.installed) || !p.valid || p.bad_arch.is_some()
-            })
-            .collect();
+        (self.names_of, self.dep_names, self.unselectable) = names;
     }
 
     /// Per package, the names of its dependencies and install_if conditions.
