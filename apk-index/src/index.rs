@@ -681,7 +681,10 @@ fn parse_split(owned: String, options: &IndexOptions, split: Option<usize>) -> I
         Some(mid) => {
             let (first, second) = std::thread::scope(|s| {
                 let second = s.spawn(|| Parser::new(text, mid, text.len(), options).run());
-                let first = Parser::new(text, 0, mid, options).run();
+                // The second half's names are interned into the first's: room for them all.
+                let mut first = Parser::new(text, 0, mid, options);
+                first.names.reserve(Parser::names_guess(text.len() - mid));
+                let first = first.run();
                 (first, second.join())
             });
             match second {
@@ -824,7 +827,7 @@ impl<'t, 'o> Parser<'t, 'o> {
         // Alpine's records average ~420 bytes, ~2.5 distinct names and ~10 dependency tokens.
         let guess = (end - start) / 400 + 1;
         Parser {
-            names: NameTable::with_capacity(guess * 3),
+            names: NameTable::with_capacity(Parser::names_guess(end - start)),
             entries: Vec::with_capacity(guess),
             deps: Vec::with_capacity(guess * 12),
             extra: Vec::new(),
@@ -834,6 +837,11 @@ impl<'t, 'o> Parser<'t, 'o> {
             end,
             options,
         }
+    }
+
+    /// About how many distinct names `bytes` of index text hold (generously).
+    fn names_guess(bytes: usize) -> usize {
+        (bytes / 400 + 1) * 3
     }
 
     fn run(mut self) -> Part {
