@@ -751,12 +751,15 @@ impl Builder {
             return;
         }
         let index = &repo.index;
-        // Room for every record (untouched room costs no memory).
-        let records = index.len();
+        // Room for every record and, with the first repository, for a few more repositories
+        // like it (systems list two to four; untouched room costs no memory), so that adding
+        // the next ones does not move or rehash what is there.
+        let scale = if ri == 0 { 4 } else { 1 };
+        let records = index.len() * scale;
         u.pkgs.reserve(records);
         u.deps.reserve(records * 5);
         u.provides.reserve(records * 2);
-        u.name_ids.table.reserve(index.names().len());
+        u.name_ids.table.reserve(index.names().len() * scale);
         by_key.reserve(&u.pkgs, records);
         let tag = repo.tag.as_deref().map_or(0, |t| u.tag_id(t));
         let available = match repo.kind {
