@@ -328,7 +328,7 @@ impl<'u> State<'u> {
 
     fn iif_blocked(&self, pkg: PkgIdx) -> bool {
         let p = &self.u.pkgs[pkg as usize];
-        !self.u.install_if(pkg).is_empty()
+        self.u.has_install_if(pkg)
             && !self.ps[pkg as usize].iif_triggered
             && self.ns[p.name as usize].requirers == 0
     }
@@ -416,7 +416,7 @@ impl<'u> State<'u> {
 
     fn evaluate_iif(&mut self, pkg: PkgIdx) {
         let st = &self.ps[pkg as usize];
-        if st.iif_triggered || st.iif_failed || self.u.install_if(pkg).is_empty() {
+        if st.iif_triggered || st.iif_failed || !self.u.has_install_if(pkg) {
             return;
         }
         let mut decided = true;
@@ -899,7 +899,7 @@ impl<'u> State<'u> {
                         let ps = &self.ps[p.pkg as usize];
                         p.entry == OWN
                             && self.pseen[p.pkg as usize]
-                            && !u.install_if(p.pkg).is_empty()
+                            && u.has_install_if(p.pkg)
                             && !ps.iif_failed
                             && !ps.disqualified
                     });

@@ -551,6 +551,11 @@ impl ByKey {
 /// (below, the thread is not worth starting).
 const PARALLEL_MIN: usize = 4096;
 
+/// A package bit: it can never be chosen (see [`Universe::unselectable`]).
+const UNSELECTABLE: u8 = 1;
+/// A package bit: it has install_if conditions.
+const HAS_INSTALL_IF: u8 = 2;
+
 /// Records per draft when a second thread drafts an index's records.
 const DRAFT_CHUNK: usize = 512;
 
@@ -669,8 +674,9 @@ pub(crate) struct Universe {
     /// Per package: the names of its dependencies, then of its install_if conditions, packed
     /// like `names_of`.
     dep_names: Rows<NameIdx>,
-    /// Per package: see [`Universe::unselectable`].
-    unselectable: Vec<bool>,
+    /// Per package: [`UNSELECTABLE`] and [`HAS_INSTALL_IF`], for the walks over many
+    /// packages that need only these.
+    pkg_bits: Vec<u8>,
     pub repos: Vec<RepoInfo>,
     /// Tag 0 is the untagged default.
     pub tags: Vec<String>,
@@ -722,7 +728,7 @@ impl Builder {
             rinstall_if: Rows::default(),
             names_of: Rows::default(),
             dep_names: Rows::default(),
-            unselectable: Vec::new(),
+            pkg_bits: Vec::new(),
             repos: Vec::new(),
             tags: vec![String::new()],
             rules: options.rules,
@@ -1104,7 +1110,16 @@ impl Universe {
     /// Whether package `p` can never be chosen: it is in no available repository and not
     /// installed, it is invalid, or its arch is not accepted.
     pub(crate) fn unselectable(&self, p: PkgIdx) -> bool {
-        self.unselectable.get(p as usize).copied().unwrap_or(true)
+        self.pkg_bits
+            .get(p as usize)
+            .is_none_or(|&b| b & UNSELECTABLE != 0)
+    }
+
+    /// Whether package `p` has install_if conditions (read without touching the package).
+    pub(crate) fn has_install_if(&self, p: PkgIdx) -> bool {
+        self.pkg_bits
+            .get(p as usize)
+            .is_some_and(|&b| b & HAS_INSTALL_IF != 0)
     }
 
     /// The names package `p` provides.
@@ -1179,23 +1194,26 @@ impl Universe {
             let rdepends = u.reverse_rows(|p| u.depends(p));
             let names_of = u.names_of_rows();
             let dep_names = u.dep_name_rows();
-            let unselectable = (0..u.pkgs.len() as PkgIdx)
+            let pkg_bits = (0..u.pkgs.len() as PkgIdx)
                 .map(|i| {
                     let p = &u.pkgs[i as usize];
-                    !(u.available(i) || p.installed) || !p.valid || p.bad_arch.is_some()
+                    let unselectable =
+                        !(u.available(i) || p.installed) || !p.valid || p.bad_arch.is_some();
+                    let [_, b, c] = p.deps;
+                    u8::from(unselectable) * UNSELECTABLE + u8::from(b < c) * HAS_INSTALL_IF
                 })
                 .collect();
             let (providers, rinstall_if) = match helper.map(|h| h.join()) {
                 Some(Ok(rows)) => rows,
                 _ => other(),
             };
-            let names = (names_of, dep_names, unselectable);
+            let names = (names_of, dep_names, pkg_bits);
             (providers, rdepends, rinstall_if, names)
         });
         self.providers = providers;
         self.rdepends = rdepends;
         self.rinstall_if = rinstall_if;
-        (self.names_of, self.dep_names, self.unselectable) = names;
+        (self.names_of, self.dep_names, self.pkg_bits) = names;
     }
 
     /// Per package, the names of its dependencies and install_if conditions.
