@@ -178,13 +178,7 @@ impl IndexArchive {
     /// no signature's key is trusted and [`VerifyError::BadSignature`] when the deciding
     /// signature does not match the index.
     pub fn verify(&self, keys: &KeySet) -> Result<VerifiedBy, VerifyError> {
-        check_signatures(&self.signatures, keys, |alg| {
-            self.digests
-                .iter()
-                .find(|(a, _)| *a == alg)
-                .map(|(_, d)| d.as_slice())
-        })
-        .map_err(VerifyError::from)
+        check_digests(&self.signatures, keys, &self.digests)
     }
 }
 
@@ -514,7 +508,16 @@ pub(crate) fn verify_signed(
     signed: &[u8],
     keys: &KeySet,
 ) -> Result<VerifiedBy, VerifyError> {
-    let digests = signed_digests(signatures, signed);
+    check_digests(signatures, keys, &signed_digests(signatures, signed))
+}
+
+/// Checks `signatures` (apk's rule, [`check_signatures`]) against the `digests` of what they
+/// cover.
+fn check_digests(
+    signatures: &[IndexSignature],
+    keys: &KeySet,
+    digests: &[(SignatureAlgorithm, Vec<u8>)],
+) -> Result<VerifiedBy, VerifyError> {
     check_signatures(signatures, keys, |alg| {
         digests
             .iter()
