@@ -76,10 +76,7 @@ impl NameTable {
         } = self;
         arena.reserve(names * 16);
         spans.reserve(names);
-        table.reserve(names, |&id| {
-            let (start, len) = spans[id as usize];
-            hasher.hash_one(&arena[start as usize..(start + len) as usize])
-        });
+        table.reserve(names, rehash(arena, spans, hasher));
     }
 
     /// The id of `name`, adding it if it is new.
@@ -107,10 +104,7 @@ impl NameTable {
         let len = u32::try_from(name.len()).expect("name below 4 GiB");
         arena.push_str(name);
         spans.push((start, len));
-        table.insert_unique(hash, id, |&id| {
-            let (start, len) = spans[id as usize];
-            hasher.hash_one(&arena[start as usize..(start + len) as usize])
-        });
+        table.insert_unique(hash, id, rehash(arena, spans, hasher));
         NameId(id)
     }
 
@@ -163,6 +157,18 @@ impl NameTable {
             let id = NameId(i as u32);
             (id, self.get(id))
         })
+    }
+}
+
+/// The hash of the name an id stands for, for the table to grow by.
+fn rehash<'t>(
+    arena: &'t str,
+    spans: &'t [(u32, u32)],
+    hasher: &'t DefaultHashBuilder,
+) -> impl Fn(&u32) -> u64 + 't {
+    move |&id| {
+        let (start, len) = spans[id as usize];
+        hasher.hash_one(&arena[start as usize..(start + len) as usize])
     }
 }
 

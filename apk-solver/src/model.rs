@@ -524,7 +524,6 @@ impl ByKey {
             .copied()
     }
 
-    /// Records package `idx` (the last of `pkgs`) unless its key is taken.
     /// Makes room for `additional` more packages.
     fn reserve(&mut self, pkgs: &[Pkg], additional: usize) {
         let hasher = &self.hasher;
@@ -533,6 +532,7 @@ impl ByKey {
         });
     }
 
+    /// Records package `idx` (the last of `pkgs`) unless its key is taken.
     fn insert(&mut self, pkgs: &[Pkg], idx: PkgIdx) {
         let key = PkgKey::of_pkg(&pkgs[idx as usize]);
         let hash = key.hash(&self.hasher);
