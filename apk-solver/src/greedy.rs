@@ -869,8 +869,8 @@ impl<'u> State<'u> {
             }
         }
         for d in world {
-            let tag_bit = d.tag.map_or(0, crate::model::tag_bit);
-            let (allowed, preferred) = if d.tag.is_some() {
+            let tag_bit = d.tag().map_or(0, crate::model::tag_bit);
+            let (allowed, preferred) = if d.tag().is_some() {
                 (1 | tag_bit, tag_bit)
             } else {
                 (1, 0)

@@ -101,7 +101,7 @@ pub(crate) type PkgIdx = u32;
 /// Provider entry: `OWN` for the package's own name, else an index into its provides.
 pub(crate) const OWN: u32 = u32::MAX;
 
-/// A dependency (or install_if condition) with its name interned: 32 bytes, with the version
+/// A dependency (or install_if condition) with its name interned: 24 bytes, with the version
 /// kept inline when short. Its text as written is rebuilt for reports
 /// ([`Universe::dep_text`]).
 #[derive(Debug, Clone)]
@@ -110,10 +110,18 @@ pub(crate) struct Dep {
     /// it cannot be rebuilt from the parts (a world entry pinned to a tag no repository has).
     ver: Ver,
     pub name: NameIdx,
-    pub tag: Option<u16>,
+    /// The repository tag it is pinned to ([`Dep::tag`]), or [`NO_TAG`].
+    tag: u16,
     pub op: u8,
     pub conflict: bool,
 }
+
+/// A [`Dep`] pinned to no tag.
+const NO_TAG: u16 = u16::MAX;
+
+// Universes hold ~100,000 of them: keep them at 24 bytes.
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(std::mem::size_of::<Dep>() == 24);
 
 impl Dep {
     /// `d`, whose name is `name` and whose tag is `tag` here.
@@ -127,10 +135,20 @@ impl Dep {
         Dep {
             ver,
             name,
-            tag,
+            tag: tag.unwrap_or(NO_TAG),
             op: d.constraint().map_or(0, |(op, _)| op.bits()),
             conflict: d.conflict(),
         }
+    }
+
+    /// The repository tag it is pinned to (`name@tag`).
+    pub(crate) fn tag(&self) -> Option<u16> {
+        (self.tag != NO_TAG).then_some(self.tag)
+    }
+
+    /// Pins it to `tag`, or to none.
+    pub(crate) fn set_tag(&mut self, tag: Option<u16>) {
+        self.tag = tag.unwrap_or(NO_TAG);
     }
 
     /// The version (or identity, for `><`) after the operator; empty without one.
@@ -975,9 +993,10 @@ impl Universe {
                     from_index().map_or_else(String::new, |d| d.name().to_owned())
                 });
                 if tagged {
-                    d.tag = from_index()
+                    let tag = from_index()
                         .and_then(|d| d.tag().map(str::to_owned))
                         .map(|t| self.tag_id(&t));
+                    d.set_tag(tag);
                 }
             }
             pkg.deps = pkg.deps.map(|x| x + dbase);
@@ -1040,7 +1059,7 @@ impl Universe {
             return whole.to_owned();
         }
         let mut out = String::new();
-        let tag = d.tag.and_then(|t| self.tags.get(usize::from(t)));
+        let tag = d.tag().and_then(|t| self.tags.get(usize::from(t)));
         push_token(
             &mut out,
             d.conflict,

@@ -184,7 +184,7 @@ fn static_allowed(u: &Universe, world: &[Dep], pkgs: &[PkgIdx], var_of: &[Var]) 
     let mut allowed = vec![1u64; u.pkgs.len()];
     let mut work: Vec<PkgIdx> = pkgs.to_vec();
     for d in world {
-        if let (Some(t), false) = (d.tag, d.conflict) {
+        if let (Some(t), false) = (d.tag(), d.conflict) {
             for p in matching(u, d) {
                 allowed[p as usize] |= 1 | tag_bit(t);
             }
@@ -289,7 +289,9 @@ impl Encoding {
                 continue;
             }
             let pinned_by_world = world.iter().any(|d| {
-                !d.conflict && d.tag.is_some_and(|t| tag_bit(t) & mask != 0) && pkg_matches(u, d, p)
+                !d.conflict
+                    && d.tag().is_some_and(|t| tag_bit(t) & mask != 0)
+                    && pkg_matches(u, d, p)
             });
             if pinned_by_world {
                 continue;
@@ -588,7 +590,7 @@ fn selection(
     let mut allowed = vec![1u64; n];
     let mut preferred = vec![0u64; n];
     for d in world {
-        if let (Some(t), false) = (d.tag, d.conflict) {
+        if let (Some(t), false) = (d.tag(), d.conflict) {
             for p in matching(u, d) {
                 allowed[p as usize] |= 1 | tag_bit(t);
                 preferred[p as usize] |= tag_bit(t);
