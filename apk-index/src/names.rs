@@ -68,15 +68,10 @@ impl NameTable {
     /// assert!(names.is_empty());
     /// ```
     pub fn reserve(&mut self, names: usize) {
-        let NameTable {
-            arena,
-            spans,
-            table,
-            hasher,
-        } = self;
-        arena.reserve(names * 16);
-        spans.reserve(names);
-        table.reserve(names, rehash(arena, spans, hasher));
+        self.arena.reserve(names * 16);
+        self.spans.reserve(names);
+        let rehash = rehash(&self.arena, &self.spans, &self.hasher);
+        self.table.reserve(names, rehash);
     }
 
     /// The id of `name`, adding it if it is new.

@@ -6,6 +6,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use apk_index::KeySet;
+use apk_index::adb::tests_support::{RawPayload, raw_block};
 use apk_pkg::{AdbPackage, AdbPackageReader, ExtractError, Extractor, Placement, ScriptKind};
 use sha2::{Digest, Sha256};
 
@@ -335,52 +336,25 @@ type DirSpec<'a> = (Option<&'a str>, Vec<(&'a str, Spec<'a>)>);
 
 /// An unsigned package with these directories and files.
 fn package(dirs: &[DirSpec<'_>]) -> Vec<u8> {
-    fn align(p: &mut Vec<u8>) {
-        while p.len() % 4 != 0 {
-            p.push(0);
-        }
-    }
-    fn blob(p: &mut Vec<u8>, bytes: &[u8]) -> u32 {
-        let at = p.len() as u32;
-        p.push(bytes.len() as u8);
-        p.extend_from_slice(bytes);
-        0x8000_0000 | at
-    }
-    fn vector(p: &mut Vec<u8>, slots: &[u32]) -> u32 {
-        align(p);
-        let at = p.len() as u32;
-        p.extend_from_slice(&(slots.len() as u32 + 1).to_le_bytes());
-        for s in slots {
-            p.extend_from_slice(&s.to_le_bytes());
-        }
-        0xE000_0000 | at
-    }
-    fn block(kind: u32, payload: &[u8]) -> Vec<u8> {
-        let raw = 4 + payload.len();
-        let mut out = ((kind << 30) | raw as u32).to_le_bytes().to_vec();
-        out.extend_from_slice(payload);
-        out.resize(raw.div_ceil(8) * 8, 0);
-        out
-    }
-    let mut p = vec![0u8; 8];
-    let name = blob(&mut p, b"evil");
-    let version = blob(&mut p, b"1-r0");
-    let info = vector(&mut p, &[name, version]);
+    let mut p = RawPayload::new();
+    let name = p.blob(b"evil");
+    let version = p.blob(b"1-r0");
+    let info = p.vector(&[name, version]);
     let mut data = Vec::new();
     let mut dir_words = Vec::new();
     for (di, (dname, files)) in dirs.iter().enumerate() {
         let mut file_words = Vec::new();
         for (fi, (fname, spec)) in files.iter().enumerate() {
-            let n = blob(&mut p, fname.as_bytes());
+            let n = p.blob(fname.as_bytes());
             let word = match spec {
                 Spec::Data(content) => {
-                    let hash = blob(&mut p, &Sha256::digest(content));
+                    let hash = p.blob(&Sha256::digest(content));
                     let mut payload = ((di + 1) as u32).to_le_bytes().to_vec();
                     payload.extend_from_slice(&((fi + 1) as u32).to_le_bytes());
                     payload.extend_from_slice(content);
-                    data.extend_from_slice(&block(2, &payload));
+                    data.extend_from_slice(&raw_block(2, &payload));
                     let size = 0x1000_0000 | content.len() as u32;
-                    vector(&mut p, &[n, 0, size, 0, hash])
+                    p.vector(&[n, 0, size, 0, hash])
                 }
                 Spec::Symlink(target) | Spec::HardLink(target) => {
                     let bits: &[u8] = if matches!(spec, Spec::Symlink(_)) {
@@ -388,25 +362,24 @@ fn package(dirs: &[DirSpec<'_>]) -> Vec<u8> {
                     } else {
                         b"\x00\x80"
                     };
-                    let t = blob(&mut p, &[bits, target.as_bytes()].concat());
-                    vector(&mut p, &[n, 0, 0x1000_0000 | target.len() as u32, 0, 0, t])
+                    let t = p.blob(&[bits, target.as_bytes()].concat());
+                    p.vector(&[n, 0, 0x1000_0000 | target.len() as u32, 0, 0, t])
                 }
             };
             file_words.push(word);
         }
-        let dn = dname.map_or(0, |d| blob(&mut p, d.as_bytes()));
+        let dn = dname.map_or(0, |d| p.blob(d.as_bytes()));
         let files = if file_words.is_empty() {
             0
         } else {
-            vector(&mut p, &file_words)
+            p.vector(&file_words)
         };
-        dir_words.push(vector(&mut p, &[dn, 0, files]));
+        dir_words.push(p.vector(&[dn, 0, files]));
     }
-    let paths = vector(&mut p, &dir_words);
-    let root = vector(&mut p, &[info, paths]);
-    p[4..8].copy_from_slice(&root.to_le_bytes());
+    let paths = p.vector(&dir_words);
+    let root = p.vector(&[info, paths]);
     let mut stream = b"ADB.pckg".to_vec();
-    stream.extend_from_slice(&block(0, &p));
+    stream.extend_from_slice(&raw_block(0, &p.finish(root)));
     stream.extend_from_slice(&data);
     stream
 }

@@ -106,55 +106,86 @@ pub mod tests_support {
     /// ```
     pub fn tiny_package() -> Vec<u8> {
         use sha2::Digest;
-        fn align(p: &mut Vec<u8>) {
-            while p.len() % 4 != 0 {
-                p.push(0);
-            }
+        let mut p = RawPayload::new();
+        let name = p.blob(b"tiny");
+        let version = p.blob(b"1-r0");
+        let info = p.vector(&[name, version]);
+        let root_user = p.blob(b"root");
+        let dir_acl = p.vector(&[0x1000_01ED, root_user, root_user]);
+        let file_acl = p.vector(&[0x1000_01A4, root_user, root_user]);
+        let file_name = p.blob(b"f");
+        let hash = p.blob(&sha2::Sha256::digest(b"hi"));
+        let file = p.vector(&[file_name, file_acl, 0x1000_0002, 0x1000_0000, hash]);
+        let files = p.vector(&[file]);
+        let dir = p.vector(&[0, dir_acl, files]);
+        let paths = p.vector(&[dir]);
+        let root = p.vector(&[info, paths]);
+        let mut stream = b"ADB.pckg".to_vec();
+        stream.extend_from_slice(&raw_block(0, &p.finish(root)));
+        stream.extend_from_slice(&raw_block(2, &[1, 0, 0, 0, 1, 0, 0, 0, b'h', b'i']));
+        stream
+    }
+
+    /// An ADB payload assembled value by value, without [`AdbWriter`](super::AdbWriter)'s
+    /// checks, so that tests can build what the writer would refuse to.
+    ///
+    /// ```
+    /// use apk_index::adb::tests_support::RawPayload;
+    /// let mut p = RawPayload::new();
+    /// let name = p.blob(b"x");
+    /// let root = p.vector(&[name]);
+    /// assert_eq!(p.finish(root).len(), 20); // header, blob, padding, vector
+    /// ```
+    pub struct RawPayload(Vec<u8>);
+
+    impl RawPayload {
+        /// An empty payload: its 8-byte header, the root slot filled by [`RawPayload::finish`].
+        #[allow(clippy::new_without_default)]
+        pub fn new() -> RawPayload {
+            RawPayload(vec![0u8; 8])
         }
-        fn blob(p: &mut Vec<u8>, bytes: &[u8]) -> u32 {
-            let at = p.len() as u32;
-            p.push(bytes.len() as u8);
-            p.extend_from_slice(bytes);
+
+        /// Appends a blob of at most 255 bytes; returns its value word.
+        pub fn blob(&mut self, bytes: &[u8]) -> u32 {
+            let at = self.0.len() as u32;
+            self.0.push(bytes.len() as u8);
+            self.0.extend_from_slice(bytes);
             0x8000_0000 | at
         }
-        fn vector(p: &mut Vec<u8>, slots: &[u32]) -> u32 {
-            align(p);
-            let at = p.len() as u32;
-            p.extend_from_slice(&(slots.len() as u32 + 1).to_le_bytes());
+
+        /// Appends a vector of these value words (aligned to 4); returns its value word.
+        pub fn vector(&mut self, slots: &[u32]) -> u32 {
+            while self.0.len() % 4 != 0 {
+                self.0.push(0);
+            }
+            let at = self.0.len() as u32;
+            self.0
+                .extend_from_slice(&(slots.len() as u32 + 1).to_le_bytes());
             for slot in slots {
-                p.extend_from_slice(&slot.to_le_bytes());
+                self.0.extend_from_slice(&slot.to_le_bytes());
             }
             0xE000_0000 | at
         }
-        fn block(kind: u32, payload: &[u8]) -> Vec<u8> {
-            let raw = 4 + payload.len();
-            let mut out = ((kind << 30) | raw as u32).to_le_bytes().to_vec();
-            out.extend_from_slice(payload);
-            out.resize(raw.div_ceil(8) * 8, 0);
-            out
+
+        /// The payload with `root` as its root value.
+        pub fn finish(mut self, root: u32) -> Vec<u8> {
+            self.0[4..8].copy_from_slice(&root.to_le_bytes());
+            self.0
         }
-        let mut p = vec![0u8; 8];
-        let name = blob(&mut p, b"tiny");
-        let version = blob(&mut p, b"1-r0");
-        let info = vector(&mut p, &[name, version]);
-        let root_user = blob(&mut p, b"root");
-        let dir_acl = vector(&mut p, &[0x1000_01ED, root_user, root_user]);
-        let file_acl = vector(&mut p, &[0x1000_01A4, root_user, root_user]);
-        let file_name = blob(&mut p, b"f");
-        let hash = blob(&mut p, &sha2::Sha256::digest(b"hi"));
-        let file = vector(
-            &mut p,
-            &[file_name, file_acl, 0x1000_0002, 0x1000_0000, hash],
-        );
-        let files = vector(&mut p, &[file]);
-        let dir = vector(&mut p, &[0, dir_acl, files]);
-        let paths = vector(&mut p, &[dir]);
-        let root = vector(&mut p, &[info, paths]);
-        p[4..8].copy_from_slice(&root.to_le_bytes());
-        let mut stream = b"ADB.pckg".to_vec();
-        stream.extend_from_slice(&block(0, &p));
-        stream.extend_from_slice(&block(2, &[1, 0, 0, 0, 1, 0, 0, 0, b'h', b'i']));
-        stream
+    }
+
+    /// A block of `kind` (0 ADB, 1 SIG, 2 DATA) holding `payload`, padded to 8 bytes.
+    ///
+    /// ```
+    /// let block = apk_index::adb::tests_support::raw_block(2, b"hi");
+    /// assert_eq!(block.len(), 8);
+    /// ```
+    pub fn raw_block(kind: u32, payload: &[u8]) -> Vec<u8> {
+        let raw = 4 + payload.len();
+        let mut out = ((kind << 30) | raw as u32).to_le_bytes().to_vec();
+        out.extend_from_slice(payload);
+        out.resize(raw.div_ceil(8) * 8, 0);
+        out
     }
 
     /// The 192-byte unsigned index of spec section 8: one package, `hello` 1.0-r0, depending
