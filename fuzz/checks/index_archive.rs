@@ -60,6 +60,17 @@ fn check(data: &[u8]) {
         black_box((index.len(), index.description(), index.problems().len()));
         let mut out = Vec::new();
         index.write_text(&mut out).expect("writing to a Vec");
-        black_box(out);
+        black_box(&out);
+
+        // The loader's own path (the signature checked while the text is parsed) reads the
+        // same index, and refuses it without a trusted key.
+        let options = IndexOptions { rules };
+        let direct = Index::from_archive_bytes(data, None, &options).expect("read as an archive");
+        let mut again = Vec::new();
+        direct.write_text(&mut again).expect("writing to a Vec");
+        assert_eq!(again, out, "loader and archive disagree");
+        assert_eq!(direct.description(), index.description());
+        assert_eq!(direct.problems(), index.problems());
+        assert!(Index::from_archive_bytes(data, Some(&KeySet::new()), &options).is_err());
     }
 }
