@@ -550,6 +550,28 @@ impl ByKey {
         });
     }
 
+    /// For the package about to be pushed as `idx`, with `key`: the package already recorded
+    /// under `key` when `key` is an identity (then it is that package); else `None`, after
+    /// recording `idx` for `key` if it is the first of its key. One lookup instead of a `get`
+    /// and an `insert`.
+    fn claim(&mut self, pkgs: &[Pkg], key: PkgKey<'_>, idx: PkgIdx) -> Option<PkgIdx> {
+        let hash = key.hash(&self.hasher);
+        let hasher = &self.hasher;
+        match self.table.entry(
+            hash,
+            |&i| PkgKey::of_pkg(&pkgs[i as usize]).same(key),
+            |&i| PkgKey::of_pkg(&pkgs[i as usize]).hash(hasher),
+        ) {
+            hashbrown::hash_table::Entry::Occupied(e) => {
+                matches!(key, PkgKey::Identity(_)).then(|| *e.get())
+            }
+            hashbrown::hash_table::Entry::Vacant(v) => {
+                v.insert(idx);
+                None
+            }
+        }
+    }
+
     /// Records package `idx` (the last of `pkgs`) unless its key is taken.
     fn insert(&mut self, pkgs: &[Pkg], idx: PkgIdx) {
         let key = PkgKey::of_pkg(&pkgs[idx as usize]);
@@ -891,9 +913,8 @@ impl Universe {
         let key = PkgKey::of(own, p.version().as_bytes(), identity.as_ref());
         // A record whose identity did not parse is its own package: two such records
         // cannot be told apart from different ones.
-        if matches!(key, PkgKey::Identity(_))
-            && let Some(existing) = by_key.get(&self.pkgs, key)
-        {
+        let idx = self.pkgs.len() as PkgIdx;
+        if let Some(existing) = by_key.claim(&self.pkgs, key, idx) {
             self.pkgs[existing as usize].repos |= 1 << ri;
             return;
         }
@@ -927,7 +948,7 @@ impl Universe {
             self.broken_indexes = true;
         }
         let provides = [pstart, self.provides.len() as u32];
-        let idx = self.push_pkg(Pkg::from_index(
+        self.push_pkg(Pkg::from_index(
             &p,
             own,
             identity,
@@ -937,7 +958,6 @@ impl Universe {
             [start, mid, end],
             provides,
         ));
-        by_key.insert(&self.pkgs, idx);
     }
 
     /// Add the records `first..` of repository `ri`'s index that `draft` converted: what
@@ -965,9 +985,7 @@ impl Universe {
                 index.package(i).name().to_owned()
             });
             let key = PkgKey::of(own, pkg.version.as_bytes(), pkg.identity.as_ref());
-            if matches!(key, PkgKey::Identity(_))
-                && let Some(existing) = by_key.get(&self.pkgs, key)
-            {
+            if let Some(existing) = by_key.claim(&self.pkgs, key, self.pkgs.len() as PkgIdx) {
                 self.pkgs[existing as usize].repos |= 1 << ri;
                 continue;
             }
@@ -1019,8 +1037,7 @@ impl Universe {
             if !pkg.valid {
                 self.broken_indexes = true;
             }
-            let idx = self.push_pkg(pkg);
-            by_key.insert(&self.pkgs, idx);
+            self.push_pkg(pkg);
         }
         self.deps.append(&mut deps);
         self.provides.append(&mut provides);
