@@ -87,6 +87,16 @@ const HELLO3: [&str; 3] = [
     "variants/hello3-uncompressed.apk",
 ];
 
+/// The key apk-tools 3's `hello3` packages are signed with (as `test.pub`) and the listing
+/// of what they extract to.
+fn hello3_expectations(dir: &Path) -> (KeySet, String) {
+    let listing = dir.join("expected/hello3-extract-listing.txt");
+    (
+        test_key(dir, "test.pub"),
+        std::fs::read_to_string(listing).unwrap(),
+    )
+}
+
 fn extractor() -> Extractor {
     let mut e = Extractor::new();
     e.preserve_owner(false);
@@ -96,9 +106,7 @@ fn extractor() -> Extractor {
 #[test]
 fn hello3_extracts_exactly_as_apk_tools_does() {
     let Some(dir) = apk3() else { return };
-    let keys = test_key(&dir, "test.pub");
-    let expected =
-        std::fs::read_to_string(dir.join("expected/hello3-extract-listing.txt")).unwrap();
+    let (keys, expected) = hello3_expectations(&dir);
     for f in HELLO3 {
         let data = std::fs::read(dir.join(f)).unwrap();
         let dest = tempfile::tempdir().unwrap();
@@ -139,9 +147,7 @@ fn hello3_extracts_exactly_as_apk_tools_does() {
 #[test]
 fn hello3_streams_from_a_reader_as_it_extracts_from_memory() {
     let Some(dir) = apk3() else { return };
-    let keys = test_key(&dir, "test.pub");
-    let expected =
-        std::fs::read_to_string(dir.join("expected/hello3-extract-listing.txt")).unwrap();
+    let (keys, expected) = hello3_expectations(&dir);
     for f in HELLO3 {
         let data = std::fs::read(dir.join(f)).unwrap();
         let whole = AdbPackage::new(data.clone()).unwrap();
