@@ -277,11 +277,18 @@ impl<'a> DependencyRef<'a> {
             Some(rest) => (true, rest),
             None => (false, token),
         };
-        let name_end = rest
-            .bytes()
-            .position(|c| is_op_char(c) || c == b'@')
-            .unwrap_or(rest.len());
-        let name = check_text(&rest[..name_end])?;
+        // One pass finds where the name ends and checks its characters.
+        let mut name_end = rest.len();
+        for (i, c) in rest.bytes().enumerate() {
+            if is_op_char(c) || c == b'@' {
+                name_end = i;
+                break;
+            }
+            if c.is_ascii_control() || c == b' ' {
+                return Err(ParseDependencyErrorKind::BadName);
+            }
+        }
+        let name = &rest[..name_end];
         if name.is_empty() {
             return Err(ParseDependencyErrorKind::EmptyName);
         }

@@ -1007,7 +1007,19 @@ impl<'t, 'o> Parser<'t, 'o> {
                 len: s.len() as u32,
             }
         };
-        for token in value.split([' ', '\t']).filter(|t| !t.is_empty()) {
+        // Tokens are separated by ASCII blanks, so every cut falls on a character boundary.
+        let bytes = value.as_bytes();
+        let mut from = 0;
+        while from < bytes.len() {
+            let cut = bytes[from..]
+                .iter()
+                .position(|&b| b == b' ' || b == b'\t')
+                .map_or(bytes.len(), |i| from + i);
+            let token = value.get(from..cut).unwrap_or_default();
+            from = cut + 1;
+            if token.is_empty() {
+                continue;
+            }
             let dep = match DependencyRef::parse_str(token, self.options.rules) {
                 Ok(d) => d,
                 Err(err) => {
