@@ -681,9 +681,10 @@ fn parse_split(owned: String, options: &IndexOptions, split: Option<usize>) -> I
         Some(mid) => {
             let (first, second) = std::thread::scope(|s| {
                 let second = s.spawn(|| Parser::new(text, mid, text.len(), options).run());
-                // The second half's names are interned into the first's: room for them all.
+                // The second half's names are interned into the first's: room for the whole
+                // text's (reserving in an empty table sizes it for that many).
                 let mut first = Parser::new(text, 0, mid, options);
-                first.names.reserve(Parser::names_guess(text.len() - mid));
+                first.names.reserve(Parser::names_guess(text.len()));
                 let first = first.run();
                 (first, second.join())
             });
