@@ -287,9 +287,15 @@ impl Index {
             // A large text is parsed while the signature is checked on a second thread; the
             // index is given out only if the check passes (the parser is safe on any text).
             Some(keys) if concurrent => std::thread::scope(|s| {
-                let checking = s.spawn(|| check(keys));
+                let checking = std::thread::Builder::new()
+                    .spawn_scoped(s, || check(keys))
+                    .ok();
                 let index = Index::from_text(apkindex, options);
-                let signed_by = checking.join().unwrap_or_else(|_| check(keys))?;
+                // Without the thread (it could not start or failed), check here.
+                let signed_by = match checking.map(|h| h.join()) {
+                    Some(Ok(checked)) => checked?,
+                    _ => check(keys)?,
+                };
                 Ok::<_, LoadIndexError>((index, Some(signed_by)))
             })?,
             Some(keys) => {
@@ -378,9 +384,10 @@ impl Index {
         let next = std::sync::atomic::AtomicUsize::new(0);
         std::thread::scope(|s| {
             let (sender, results) = std::sync::mpsc::channel();
+            let mut started = 0;
             for _ in 0..workers {
                 let (sender, next) = (sender.clone(), &next);
-                s.spawn(move || {
+                let worker = std::thread::Builder::new().spawn_scoped(s, move || {
                     loop {
                         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         let Some(path) = paths.get(i) else { break };
@@ -389,8 +396,16 @@ impl Index {
                         }
                     }
                 });
+                started += usize::from(worker.is_ok());
             }
             drop(sender);
+            if started == 0 {
+                // No thread could start: load them here, one after the other.
+                for (i, path) in paths.iter().enumerate() {
+                    each(i, Index::open(path, keys, options));
+                }
+                return;
+            }
             let mut pending: Vec<Option<Result<Index, LoadIndexError>>> =
                 (0..paths.len()).map(|_| None).collect();
             let mut handed = 0;
@@ -680,18 +695,21 @@ fn parse_split(owned: String, options: &IndexOptions, split: Option<usize>) -> I
         None => whole(Parser::new(text, 0, text.len(), options).run()),
         Some(mid) => {
             let (first, second) = std::thread::scope(|s| {
-                let second = s.spawn(|| Parser::new(text, mid, text.len(), options).run());
+                let second = std::thread::Builder::new()
+                    .spawn_scoped(s, || Parser::new(text, mid, text.len(), options).run())
+                    .ok();
                 // The second half's names are interned into the first's: room for the whole
                 // text's (reserving in an empty table sizes it for that many).
                 let mut first = Parser::new(text, 0, mid, options);
                 first.names.reserve(Parser::names_guess(text.len()));
                 let first = first.run();
-                (first, second.join())
+                (first, second.map(|h| h.join()))
             });
             match second {
-                Ok(second) => merge(first, second),
-                // The parser does not panic on any input; if it ever did, parse serially.
-                Err(_) => whole(Parser::new(text, 0, text.len(), options).run()),
+                Some(Ok(second)) => merge(first, second),
+                // Without the second thread (it could not start, or the parser, which does not
+                // panic on any input, ever did), parse serially.
+                _ => whole(Parser::new(text, 0, text.len(), options).run()),
             }
         }
     };
