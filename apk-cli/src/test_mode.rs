@@ -74,13 +74,24 @@ pub fn run(
         let loading: Vec<_> = inv
             .test_repos
             .iter()
-            .map(|tr| s.spawn(|| load_index(Path::new(&tr.path))))
+            .map(|tr| {
+                let path = Path::new(&tr.path);
+                (
+                    path,
+                    std::thread::Builder::new()
+                        .spawn_scoped(s, || load_index(path))
+                        .ok(),
+                )
+            })
             .collect();
         loading
             .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(anyhow::anyhow!("index loader failed")))
+            .map(|(path, h)| match h {
+                Some(h) => h
+                    .join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("index loader failed"))),
+                // No thread could start for it: load it here.
+                None => load_index(path),
             })
             .collect()
     });

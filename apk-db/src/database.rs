@@ -568,19 +568,25 @@ impl Database {
                 .iter()
                 .map(|repo| {
                     let index_url = repo.index_url(&arch);
-                    let handle = s.spawn({
-                        let url = index_url.clone();
-                        move || this.load_index(repo, &url, update)
-                    });
+                    let handle = std::thread::Builder::new()
+                        .spawn_scoped(s, {
+                            let url = index_url.clone();
+                            move || this.load_index(repo, &url, update)
+                        })
+                        .ok();
                     (repo.clone(), index_url, handle)
                 })
                 .collect();
             loading
                 .into_iter()
                 .map(|(repository, index_url, handle)| {
-                    let result = handle
-                        .join()
-                        .unwrap_or_else(|_| Err(format!("{index_url}: index loader failed")));
+                    let result = match handle {
+                        Some(handle) => handle
+                            .join()
+                            .unwrap_or_else(|_| Err(format!("{index_url}: index loader failed"))),
+                        // No thread could start for it: load it here.
+                        None => this.load_index(&repository, &index_url, update),
+                    };
                     let (index, error) = match result {
                         Ok(i) => (Some(Arc::new(i)), None),
                         Err(e) => (None, Some(e)),

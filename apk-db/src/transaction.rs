@@ -419,6 +419,7 @@ impl<'db> Transaction<'db> {
             type Ahead<'s> = std::thread::ScopedJoinHandle<'s, Result<Prepared, CommitError>>;
             let mut ahead: std::collections::VecDeque<(usize, Ahead<'_>)> = Default::default();
             let mut next_spawn = 0;
+            let mut spawning = true;
             for i in 0..plan.len() {
                 let (change, pkg) = &plan[i];
                 (run.report)(Event::Change {
@@ -438,7 +439,7 @@ impl<'db> Transaction<'db> {
                     _ => None,
                 };
                 // Keep up to `window` packages of this run of fresh installs in preparation.
-                if fresh(change, pkg) {
+                if spawning && fresh(change, pkg) {
                     next_spawn = next_spawn.max(i + 1);
                     while next_spawn <= i + window {
                         let Some((next_change, next_pkg)) = plan.get(next_spawn) else {
@@ -453,7 +454,14 @@ impl<'db> Transaction<'db> {
                         run.journal(|j| j.staging(&next.0.name))?;
                         let next = next.clone();
                         let ctx = &ctx;
-                        let handle = scope.spawn(move || ctx.prepare_ahead(next));
+                        let started = std::thread::Builder::new()
+                            .spawn_scoped(scope, move || ctx.prepare_ahead(next));
+                        let Ok(handle) = started else {
+                            // No thread to prepare it on: from here on, each package is
+                            // prepared in its turn.
+                            spawning = false;
+                            break;
+                        };
                         ahead.push_back((next_spawn, handle));
                         next_spawn += 1;
                     }
